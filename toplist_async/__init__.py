@@ -1,0 +1,63 @@
+"""
+toplist_async: an asyncio client for the toplistbot SMM API v2.
+
+    async with ToplistClient(api_key="...") as client:
+        order_id = await client.add(service=1, link="https://...", quantity=100)
+        print(await client.status(order_id))
+
+Everything public is importable from here; the `_modules` are private.
+"""
+
+from __future__ import annotations
+
+from ._client import DEFAULT_BASE_URL, ToplistClient
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    InsufficientFundsError,
+    InternalServerError,
+    OrderError,
+    OrderOutcomeUnknown,
+    RateLimitError,
+    ResponseValidationError,
+    ToplistError,
+)
+from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
+from ._stats import ClientStats
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Balance",
+    "CancelResult",
+    "ClientClosedError",
+    "ClientStats",
+    "InsufficientFundsError",
+    "InternalServerError",
+    "OrderError",
+    "OrderOutcomeUnknown",
+    "OrderState",
+    "OrderStatus",
+    "RateLimitError",
+    "ResponseValidationError",
+    "Service",
+    "ToplistClient",
+    "ToplistError",
+    "__version__",
+]
+
+# Tracebacks and reprs show `toplist_async.X`, not the private module.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

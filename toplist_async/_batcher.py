@@ -1,0 +1,309 @@
+"""
+Merging concurrent per-id awaits into batch requests, and fanning answers back.
+
+Every caller gets a future of its own (a shared future would let one caller's
+cancellation cancel the others). Identical ids waiting or in flight share one
+slot in one batch. Batches leave when they are full or when the window closes,
+at most `max_in_flight` at once; a batch waiting for a free slot keeps filling.
+Nothing is cached: once a batch is answered, the next await asks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from typing import Generic, TypeVar
+
+from ._exceptions import APIConnectionError, ClientClosedError, ToplistError
+from ._stats import StatsCounter
+
+__all__ = ["Batcher"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_MISSING = object()
+
+
+class _Slot(Generic[K, V]):
+    """One id of one batch: the futures of its callers and how many still wait."""
+
+    __slots__ = ("batch", "futures", "key", "live")
+
+    def __init__(self, batch: _Batch[K, V], key: K, future: asyncio.Future[V]) -> None:
+        self.batch = batch
+        self.key = key
+        self.futures = [future]
+        self.live = 1
+
+
+class _Batch(Generic[K, V]):
+    __slots__ = ("finished", "live", "sent", "slots", "task")
+
+    def __init__(self) -> None:
+        self.slots: dict[K, _Slot[K, V]] = {}
+        self.live = 0
+        self.sent = False
+        self.finished = False
+        self.task: asyncio.Task[None] | None = None
+
+
+class Batcher(Generic[K, V]):
+    """
+    Coalesces `load(key)` calls into `loader(keys)` calls of up to `max_batch_size`.
+
+    The loader returns a mapping from key to a value or an exception instance;
+    a key it leaves out gets `on_missing(key)`. When the loader raises, every
+    caller of that batch gets the error. With `abandon_unwanted`, a sent batch
+    whose callers all left is cancelled; otherwise (mutations) it runs to its end.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[list[K]], Awaitable[Mapping[K, V | BaseException]]],
+        *,
+        action: str,
+        stats: StatsCounter,
+        on_missing: Callable[[K], BaseException],
+        window: float,
+        max_batch_size: int,
+        max_in_flight: int,
+        max_pending: int,
+        abandon_unwanted: bool,
+    ) -> None:
+        if window < 0 or max_batch_size < 1 or max_in_flight < 1 or max_pending < 1:
+            msg = (
+                "batch_window must be >= 0 and max_batch_size, max_in_flight and "
+                "max_pending >= 1"
+            )
+            raise ValueError(msg)
+        self._loader = loader
+        self._action = action
+        self._stats = stats
+        self._on_missing = on_missing
+        self._window = window
+        self._max_batch_size = max_batch_size
+        self._max_in_flight = max_in_flight
+        self._max_pending = max_pending
+        self._abandon_unwanted = abandon_unwanted
+        self._slots: dict[K, _Slot[K, V]] = {}
+        self._open: _Batch[K, V] | None = None
+        self._open_due = False
+        self._timer: asyncio.Handle | None = None
+        self._ready: deque[_Batch[K, V]] = deque()
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._space: asyncio.Event | None = None
+        self._closed = False
+
+    async def load(self, key: K) -> V:
+        """Wait for `key`'s own answer from the batch it joins."""
+        if len(self._slots) >= self._max_pending and key not in self._slots:
+            await self._wait_for_space()
+        future, slot = self._enqueue(key)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._leave(slot, future)
+            raise
+
+    async def load_many(self, keys: Iterable[K]) -> dict[K, V | BaseException]:
+        """Wait for every key's answer; errors are returned, not raised."""
+        entries: list[tuple[K, asyncio.Future[V], _Slot[K, V]]] = []
+        try:
+            for key in keys:
+                if len(self._slots) >= self._max_pending and key not in self._slots:
+                    await self._wait_for_space()
+                entries.append((key, *self._enqueue(key)))
+            await asyncio.gather(*(f for _, f, _ in entries), return_exceptions=True)
+        except BaseException:
+            for _, future, slot in entries:
+                self._leave(slot, future)
+            raise
+        return {key: f.exception() or f.result() for key, f, _ in entries}
+
+    def _enqueue(self, key: K) -> tuple[asyncio.Future[V], _Slot[K, V]]:
+        if self._closed:
+            msg = "the client is closed"
+            raise ClientClosedError(msg)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._stats.awaits[self._action] += 1
+        slot = self._slots.get(key)
+        if slot is not None:
+            slot.futures.append(future)
+            slot.live += 1
+            slot.batch.live += 1
+            self._stats.ids_merged += 1
+            return future, slot
+        batch = self._open or self._open_batch()
+        slot = batch.slots[key] = self._slots[key] = _Slot(batch, key, future)
+        batch.live += 1
+        if len(batch.slots) >= self._max_batch_size:
+            self._seal_open()
+        return future, slot
+
+    def _leave(self, slot: _Slot[K, V], future: asyncio.Future[V]) -> None:
+        """Account for a caller that stopped waiting (cancelled, or gave up)."""
+        if not future.cancelled():
+            if future.done():
+                future.exception()  # retrieved: no "never retrieved" warning
+            else:
+                future.cancel()
+            if slot.batch.finished:
+                return
+        elif slot.batch.finished:
+            return
+        batch = slot.batch
+        slot.live -= 1
+        batch.live -= 1
+        if slot.live == 0 and not batch.sent:
+            del batch.slots[slot.key]
+            if self._slots.get(slot.key) is slot:
+                del self._slots[slot.key]
+            self._release_space()
+        elif batch.live == 0 and batch.sent and self._abandon_unwanted:
+            self._abandon(batch)
+
+    def _abandon(self, batch: _Batch[K, V]) -> None:
+        for key, slot in batch.slots.items():
+            if self._slots.get(key) is slot:
+                del self._slots[key]
+        if batch.task is not None:
+            batch.task.cancel()
+
+    def _open_batch(self) -> _Batch[K, V]:
+        batch: _Batch[K, V] = _Batch()
+        self._open = batch
+        self._open_due = False
+        loop = asyncio.get_running_loop()
+        if self._window > 0:
+            self._timer = loop.call_later(self._window, self._on_window)
+        else:
+            self._timer = loop.call_soon(self._on_window)
+        return batch
+
+    def _on_window(self) -> None:
+        self._timer = None
+        self._open_due = True
+        self._pump()
+
+    def _seal_open(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._open is not None:
+            self._ready.append(self._open)
+        self._open = None
+        self._open_due = False
+        self._pump()
+
+    def _pump(self) -> None:
+        """Send ready batches while in-flight slots are free."""
+        while self._in_flight < self._max_in_flight:
+            if self._ready:
+                batch = self._ready.popleft()
+            elif self._open is not None and self._open_due:
+                batch, self._open, self._open_due = self._open, None, False
+            else:
+                return
+            if not batch.slots:
+                continue
+            batch.sent = True
+            self._in_flight += 1
+            batch.task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._tasks.add(batch.task)
+
+    async def _run(self, batch: _Batch[K, V]) -> None:
+        outcome: Mapping[K, V | BaseException] | None = None
+        failure: BaseException | None = None
+        try:
+            outcome = await self._loader(list(batch.slots))
+        except asyncio.CancelledError:
+            if self._closed:
+                failure = ClientClosedError("the client was closed during the request")
+            else:
+                failure = APIConnectionError(
+                    f"the {self._action!r} request was cancelled", request_sent=True
+                )
+        except Exception as exc:
+            failure = exc
+        finally:
+            if outcome is None and failure is None:
+                failure = ToplistError(f"the {self._action!r} request was interrupted")
+            self._finish(batch, outcome, failure)
+
+    def _finish(
+        self,
+        batch: _Batch[K, V],
+        outcome: Mapping[K, V | BaseException] | None,
+        failure: BaseException | None,
+    ) -> None:
+        batch.finished = True
+        self._in_flight -= 1
+        if batch.task is not None:
+            self._tasks.discard(batch.task)
+        for key, slot in batch.slots.items():
+            if self._slots.get(key) is slot:
+                del self._slots[key]
+            value: object = failure
+            if outcome is not None:
+                value = outcome.get(key, _MISSING)
+                if value is _MISSING:
+                    value = self._on_missing(key)
+            for future in slot.futures:
+                if future.done():
+                    continue
+                if isinstance(value, BaseException):
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)  # type: ignore[arg-type]
+        self._release_space()
+        if not self._closed:
+            self._pump()
+
+    async def _wait_for_space(self) -> None:
+        while len(self._slots) >= self._max_pending and not self._closed:
+            if self._space is None:
+                self._space = asyncio.Event()
+            await self._space.wait()
+
+    def _release_space(self) -> None:
+        if self._space is not None and (
+            self._closed or len(self._slots) < self._max_pending
+        ):
+            self._space.set()
+            self._space = None
+
+    async def aclose(self) -> None:
+        """
+        Fail callers whose batch was not sent yet, and finish or cancel sent ones.
+
+        Sent batches of a mutation are waited for: their callers get the panel's
+        answer. Other sent batches are cancelled and their callers get
+        `ClientClosedError`. No task is left running.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        unsent = [b for b in (self._open, *self._ready) if b is not None]
+        self._open, self._ready = None, deque()
+        closed = ClientClosedError("the client was closed before the request was sent")
+        for batch in unsent:
+            batch.finished = True
+            for key, slot in batch.slots.items():
+                if self._slots.get(key) is slot:
+                    del self._slots[key]
+                for future in slot.futures:
+                    if not future.done():
+                        future.set_exception(closed)
+        self._release_space()
+        tasks = list(self._tasks)
+        if self._abandon_unwanted:
+            for task in tasks:
+                task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,146 @@
+"""
+The one place where an HTTP status and a body become an exception.
+
+Panels report errors three ways: `{"error": ...}` with HTTP 200, the same with a
+4xx/5xx status, and Laravel's `{"message": ..., "errors": {...}}` bodies. The
+class is chosen from the status first, then from the panel's words.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientFundsError,
+    InternalServerError,
+    RateLimitError,
+    ResponseValidationError,
+)
+
+__all__ = ["raise_for_answer", "retry_after_seconds"]
+
+# Keys that may stand beside "error" in an error envelope; any other key means
+# the body carries data and "error" is not the whole answer (field notes §4.21).
+_ENVELOPE_KEYS = frozenset(
+    {"error", "errors", "message", "status", "code", "success", "exception", "trace"}
+)
+_RATE_LIMIT_WORDS = re.compile(
+    r"rate.?limit|too many (requests|attempts)|spam protection|slow down", re.I
+)
+_FUNDS_WORDS = re.compile(r"(not enough|insuff?ic?i?ent) (funds|balance)", re.I)
+_AUTH_WORDS = re.compile(
+    r"api key|unauthenticated|unauthori[sz]ed|forbidden|suspended|invalid key", re.I
+)
+_WAIT_WORDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|second)", re.I)
+
+
+def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float | None:
+    """
+    The wait a throttled answer asks for, in seconds, or None if it names none.
+
+    Reads `Retry-After` (seconds or an HTTP date), then `X-RateLimit-Reset` (a Unix
+    time), then words such as "wait 7 seconds" in the panel's message.
+    """
+    value = headers.get("Retry-After")
+    if value is not None:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset is not None:
+        try:
+            return max(0.0, float(reset) - time.time())
+        except ValueError:
+            pass
+    found = _WAIT_WORDS.search(message)
+    return float(found.group(1)) if found else None
+
+
+def _error_message(body: Any) -> str | None:
+    """The panel's error text when the body is an error envelope."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if error and all(key in _ENVELOPE_KEYS for key in body):
+        if isinstance(error, dict):
+            error = error.get("message") or error
+        return str(error)
+    errors = body.get("errors")
+    if isinstance(errors, dict) and errors:
+        first = next(iter(errors.values()))
+        detail = first[0] if isinstance(first, list) and first else first
+        return str(body.get("message") or detail)
+    return None
+
+
+def _field_errors(body: Any) -> dict[str, list[str]]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return {}
+    return {
+        str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+        for field, msgs in errors.items()
+    }
+
+
+def raise_for_answer(
+    status: int, headers: Mapping[str, str], body: Any, *, is_json: bool
+) -> None:
+    """
+    Raise the error an answer carries; return if it is a success.
+
+    `body` is the decoded JSON, or a short text excerpt when `is_json` is False.
+    """
+    if 200 <= status < 300:
+        if not is_json:
+            msg = f"the panel answered HTTP {status} with a body that is not JSON"
+            raise ResponseValidationError(
+                msg, status_code=status, body=body, not_json=True
+            )
+        message = _error_message(body)
+        if message is None:
+            return
+    elif 300 <= status < 400:
+        where = headers.get("Location", "an unnamed location")
+        message = f"the panel redirected to {where}; redirects are not followed"
+        raise APIError(message, status_code=status, body=body)
+    else:
+        message = (_error_message(body) if is_json else None) or (
+            str(body["message"])
+            if is_json and isinstance(body, dict) and body.get("message")
+            else f"HTTP {status}"
+        )
+    raise _error_for(status, headers, message, body)
+
+
+def _error_for(
+    status: int, headers: Mapping[str, str], message: str, body: Any
+) -> APIError:
+    if status == 429 or _RATE_LIMIT_WORDS.search(message):
+        wait = retry_after_seconds(headers, message)
+        return RateLimitError(message, status_code=status, body=body, retry_after=wait)
+    if status >= 500:
+        return InternalServerError(message, status_code=status, body=body)
+    if _FUNDS_WORDS.search(message):
+        return InsufficientFundsError(
+            message, status_code=status, body=body, errors=_field_errors(body)
+        )
+    if status in (401, 403) or _AUTH_WORDS.search(message):
+        return AuthenticationError(message, status_code=status, body=body)
+    if status in (200, 400, 422) or _field_errors(body):
+        return BadRequestError(
+            message, status_code=status, body=body, errors=_field_errors(body)
+        )
+    return APIError(message, status_code=status, body=body)

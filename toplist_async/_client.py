@@ -1,0 +1,303 @@
+"""`ToplistClient`: the five actions of the API, batched, retried and typed."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+
+from ._batcher import Batcher
+from ._decode import to_balance, to_cancels, to_order_id, to_services, to_statuses
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ClientClosedError,
+    InternalServerError,
+    OrderError,
+    OrderOutcomeUnknown,
+    ResponseValidationError,
+)
+from ._ids import order_id, order_ids
+from ._models import Balance, CancelResult, OrderStatus, Service
+from ._retry import RetryPolicy, is_transient, is_unsent
+from ._stats import ClientStats, StatsCounter
+from ._transport import Auth, Encoding, Transport, check_base_url
+
+__all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
+
+DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
+_RESERVED_FIELDS = frozenset({"key", "action"})
+# A 401/403 that names the key is about the account, not one order: splitting
+# the batch to find "the" bad order would only multiply the failing requests.
+_ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
+
+R = TypeVar("R")
+
+
+def _missing(order: int) -> OrderError:
+    return OrderError(order, "the panel's answer left this order out")
+
+
+def _refused_for_one_order(exc: APIError) -> bool:
+    return (
+        isinstance(exc, AuthenticationError) or exc.status_code == 404
+    ) and not _ACCOUNT_WORDS.search(exc.message)
+
+
+def _wire_value(value: object) -> object:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | tuple):
+        # Multi-line fields (comments, usernames) travel one entry per line.
+        return "\n".join(str(item) for item in value)
+    return value
+
+
+class ToplistClient:
+    """
+    Async client for the toplistbot SMM API v2.
+
+    Use it as an async context manager, or call `aclose()` when done. One client
+    can be shared by any number of tasks: concurrent `status()` and `cancel()`
+    calls are merged into requests of up to `max_batch_size` ids.
+
+    `api_key` defaults to `$TOPLIST_API_KEY`. `timeout` bounds each request and
+    `max_retries` the retries after the first attempt; `retry_deadline` bounds
+    a whole call, retries and waits included. `auth` says where the key goes
+    (the body's `key` field, an `Authorization: Bearer` header, or both) and
+    `encoding` how the body is sent. A `session` you pass is used and never
+    closed. Plain `http://` is refused for hosts other than loopback unless
+    `allow_http` is set, because the key would travel in clear text.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+        session: aiohttp.ClientSession | None = None,
+        auth: Auth = "body",
+        encoding: Encoding = "json",
+        batch_window: float = 0.002,
+        max_batch_size: int = 100,
+        max_in_flight: int = 8,
+        max_pending: int = 100_000,
+        retry_deadline: float = 60.0,
+        allow_http: bool = False,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("TOPLIST_API_KEY")
+        if not key:
+            msg = "no API key: pass api_key=... or set TOPLIST_API_KEY"
+            raise ValueError(msg)
+        if not timeout > 0:
+            msg = f"timeout must be a positive number of seconds, not {timeout!r}"
+            raise ValueError(msg)
+        self._stats = StatsCounter()
+        self._transport = Transport(
+            api_key=key,
+            base_url=check_base_url(base_url, allow_http=allow_http),
+            timeout=timeout,
+            auth=auth,
+            encoding=encoding,
+            session=session,
+        )
+        self._retry = RetryPolicy(
+            max_retries=max_retries, deadline=retry_deadline, stats=self._stats
+        )
+        batching: dict[str, Any] = {
+            "stats": self._stats,
+            "on_missing": _missing,
+            "window": batch_window,
+            "max_batch_size": max_batch_size,
+            "max_in_flight": max_in_flight,
+            "max_pending": max_pending,
+        }
+        self._statuses: Batcher[int, OrderStatus] = Batcher(
+            self._load_statuses, action="status", abandon_unwanted=True, **batching
+        )
+        # A cancel is a mutation: once sent it runs to its end, wanted or not.
+        self._cancels: Batcher[int, CancelResult] = Batcher(
+            self._load_cancels, action="cancel", abandon_unwanted=False, **batching
+        )
+        self._closed = False
+
+    def __repr__(self) -> str:
+        transport = self._transport
+        return (
+            f"ToplistClient(base_url={transport.base_url!r}, auth={transport.auth!r}, "
+            f"encoding={transport.encoding!r}{', closed' if self._closed else ''})"
+        )
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the requests this client sent and the awaits it merged."""
+        return self._stats.snapshot()
+
+    async def __aenter__(self) -> Self:
+        if self._closed:
+            msg = "a closed client cannot be opened again"
+            raise ClientClosedError(msg)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """
+        Close the client; calling it again does nothing.
+
+        Waiting `status()` callers get `ClientClosedError`; cancels already sent
+        are finished first, so their callers learn what the panel did.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        await self._statuses.aclose()
+        await self._cancels.aclose()
+        await self._transport.aclose()
+
+    async def _send(
+        self, action: str, fields: Mapping[str, Any], retryable: Any, ids: int = 0
+    ) -> Any:
+        async def attempt() -> Any:
+            self._stats.requests[action] += 1
+            return await self._transport.post(action, fields, ids=ids)
+
+        return await self._retry.call(action, attempt, retryable)
+
+    async def services(self) -> list[Service]:
+        """List the services the panel sells, with their price per 1000 and limits."""
+        return to_services(await self._send("services", {}, is_transient))
+
+    async def balance(self) -> Balance:
+        """Get the account's balance and currency."""
+        return to_balance(await self._send("balance", {}, is_transient))
+
+    async def add(
+        self,
+        *,
+        service: int,
+        link: str | None = None,
+        quantity: int | None = None,
+        interval: int | None = None,
+        runs: int | None = None,
+        **fields: object,
+    ) -> int:
+        """
+        Place an order and return its id.
+
+        Extra fields of the service's type (`comments`, `usernames`,
+        `answer_number`, ...) pass through; None values are not sent and a list
+        is sent one entry per line. It is retried only when the request surely
+        never reached the panel. If it may have, `OrderOutcomeUnknown` is raised:
+        check the panel before placing the order again.
+        """
+        reserved = _RESERVED_FIELDS & fields.keys()
+        if reserved:
+            msg = f"{', '.join(sorted(reserved))} cannot be set by the caller"
+            raise ValueError(msg)
+        given = {
+            "service": order_id(service),
+            "link": link,
+            "quantity": quantity,
+            "interval": interval,
+            "runs": runs,
+            **fields,
+        }
+        order = {name: _wire_value(v) for name, v in given.items() if v is not None}
+        try:
+            return to_order_id(await self._send("add", order, is_unsent))
+        except (
+            APIConnectionError,
+            InternalServerError,
+            ResponseValidationError,
+        ) as exc:
+            if isinstance(exc, APIConnectionError) and not exc.request_sent:
+                raise
+            msg = (
+                f"the order may have been placed, but its answer was lost ({exc}); "
+                "check the panel before placing it again"
+            )
+            raise OrderOutcomeUnknown(msg, order=order) from exc
+
+    async def status(self, order: int) -> OrderStatus:
+        """
+        Get one order's status; raise `OrderError` if the panel rejects the id.
+
+        Concurrent calls are merged into one request per `max_batch_size` ids.
+        """
+        return await self._statuses.load(order_id(order))
+
+    async def status_many(
+        self, orders: Iterable[int]
+    ) -> dict[int, OrderStatus | OrderError]:
+        """
+        Get the status of many orders; a rejected id maps to its `OrderError`.
+
+        Duplicates are asked once; the work is shared with concurrent `status()`
+        calls. A request that fails as a whole raises its error.
+        """
+        return self._outcomes(await self._statuses.load_many(order_ids(orders)))
+
+    async def cancel(self, order: int) -> CancelResult:
+        """Ask the panel to cancel an order; raise `OrderError` if it refuses."""
+        return await self._cancels.load(order_id(order))
+
+    async def cancel_many(
+        self, orders: Iterable[int]
+    ) -> dict[int, CancelResult | OrderError]:
+        """Ask the panel to cancel many orders; a refused id maps to `OrderError`."""
+        return self._outcomes(await self._cancels.load_many(order_ids(orders)))
+
+    @staticmethod
+    def _outcomes(
+        results: Mapping[int, R | BaseException],
+    ) -> dict[int, R | OrderError]:
+        outcomes: dict[int, R | OrderError] = {}
+        for key, value in results.items():
+            if isinstance(value, BaseException) and not isinstance(value, OrderError):
+                raise value
+            outcomes[key] = value
+        return outcomes
+
+    async def _load_statuses(
+        self, orders: list[int]
+    ) -> dict[int, OrderStatus | OrderError]:
+        self._stats.ids_requested += len(orders)
+        fields = {"orders": ",".join(map(str, orders))}
+        try:
+            body = await self._send("status", fields, is_transient, len(orders))
+        except APIError as exc:
+            if not _refused_for_one_order(exc):
+                raise
+            if len(orders) == 1:
+                refused = OrderError(
+                    orders[0], exc.message, status_code=exc.status_code, body=exc.body
+                )
+                return {orders[0]: refused}
+            # One foreign id can fail the whole request: halve until it is found.
+            self._stats.batches_split += 1
+            half = len(orders) // 2
+            first = await self._load_statuses(orders[:half])
+            return first | await self._load_statuses(orders[half:])
+        return to_statuses(body, orders)
+
+    async def _load_cancels(
+        self, orders: list[int]
+    ) -> dict[int, CancelResult | OrderError]:
+        self._stats.ids_requested += len(orders)
+        fields = {"orders": ",".join(map(str, orders))}
+        body = await self._send("cancel", fields, is_unsent, len(orders))
+        return to_cancels(body, orders)

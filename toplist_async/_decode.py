@@ -1,0 +1,243 @@
+"""
+Turning the panel's JSON into the typed models, whatever dialect it speaks.
+
+Bodies are decoded once by one msgspec decoder (floats become exact Decimals),
+then each action's converter builds the frozen models. The converters accept
+what real panels send: numbers as JSON numbers or strings, `"Unknown"` counts,
+wrapper lists and objects, order ids as ints or strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+import msgspec
+
+from ._exceptions import OrderError, ResponseValidationError
+from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
+
+__all__ = [
+    "NotJSON",
+    "decode_json",
+    "to_balance",
+    "to_cancels",
+    "to_order_id",
+    "to_services",
+    "to_statuses",
+]
+
+_JSON = msgspec.json.Decoder(float_hook=Decimal)
+_BOM = b"\xef\xbb\xbf"
+_INTEGER = re.compile(r"[+-]?\d+")
+# "50.000" is 50 on one panel and 50,000 on another (thousands separator):
+# a whole number with exactly three zero decimals is not guessed.
+_AMBIGUOUS_THOUSANDS = re.compile(r"\d{1,3}\.\d{3}")
+
+
+class NotJSON(Exception):
+    """The body is not JSON at all (HTML, empty, cut off)."""
+
+
+def decode_json(raw: bytes) -> Any:
+    """Decode a body, tolerating a UTF-8 BOM; raise `NotJSON` if it is not JSON."""
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        return _JSON.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise NotJSON(str(exc)) from None
+
+
+def _invalid(action: str, body: object, why: str) -> NoReturn:
+    msg = f"unexpected answer to {action!r}: {why}"
+    raise ResponseValidationError(msg, status_code=200, body=body)
+
+
+def _integer(value: object) -> int | None:
+    if type(value) is int:
+        return value
+    if isinstance(value, Decimal):
+        return (
+            int(value) if value.is_finite() and value == value.to_integral() else None
+        )
+    if isinstance(value, str):
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        if not _AMBIGUOUS_THOUSANDS.fullmatch(text):
+            return _integer(_decimal(text))
+    return None
+
+
+def _decimal(value: object) -> Decimal | None:
+    if type(value) is int:
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
+    return None
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().casefold() in {"1", "true", "yes"}
+    return value is True or (type(value) is int and value != 0)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _order_key(value: object) -> int | None:
+    order_id = _integer(value)
+    return order_id if order_id is not None and order_id > 0 else None
+
+
+def _error_text(value: object) -> str:
+    if isinstance(value, Mapping):
+        return _text(value.get("message") or value.get("error") or value)
+    return _text(value)
+
+
+def _unwrap(body: object) -> object:
+    """Some panels wrap a single answer in a list: `[{"order": 1}]`."""
+    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+        return body[0]
+    return body
+
+
+def to_services(body: object) -> list[Service]:
+    """Build the catalogue from `[{...}]` or `{"services": [{...}]}`."""
+    if isinstance(body, dict) and isinstance(body.get("services"), list):
+        body = body["services"]
+    if not isinstance(body, list):
+        _invalid("services", body, "expected a list of services")
+    services = []
+    for entry in body:
+        if not isinstance(entry, dict):
+            _invalid("services", body, f"service entry {entry!r} is not an object")
+        service_id = _integer(entry.get("service"))
+        rate = _decimal(entry.get("rate"))
+        low, high = _integer(entry.get("min")), _integer(entry.get("max"))
+        if service_id is None or rate is None or low is None or high is None:
+            _invalid("services", body, f"service entry {entry!r} lacks a field")
+        services.append(
+            Service(
+                service=service_id,
+                name=_text(entry.get("name")),
+                type=_text(entry.get("type")),
+                category=_text(entry.get("category")),
+                rate=rate,
+                min=low,
+                max=high,
+                refill=_flag(entry.get("refill")),
+                cancel=_flag(entry.get("cancel")),
+            )
+        )
+    return services
+
+
+def to_order_id(body: object) -> int:
+    """Read the new order's id from `{"order_id": 1}`, `{"order": "1"}` or a list."""
+    body = _unwrap(body)
+    if isinstance(body, dict):
+        for field in ("order_id", "order"):
+            order_id = _order_key(body.get(field))
+            if order_id is not None:
+                return order_id
+    _invalid("add", body, "no order id in it")
+
+
+def to_balance(body: object) -> Balance:
+    """Read `{"balance": "100.84", "currency": "USD"}`."""
+    body = _unwrap(body)
+    amount = _decimal(body.get("balance")) if isinstance(body, dict) else None
+    if amount is None or not isinstance(body, dict):
+        _invalid("balance", body, "no finite balance in it")
+    return Balance(balance=amount, currency=_text(body.get("currency")))
+
+
+def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
+    if not isinstance(entry, dict):
+        return OrderError(order_id, f"the panel answered {entry!r} for this order")
+    if entry.get("error"):
+        return OrderError(order_id, _error_text(entry["error"]), body=entry)
+    raw_status = _text(entry.get("status"))
+    currency = entry.get("currency")
+    return OrderStatus(
+        order_id=order_id,
+        charge=_decimal(entry.get("charge")),
+        start_count=_integer(entry.get("start_count")),
+        status=OrderState.parse(raw_status),
+        raw_status=raw_status,
+        remains=_integer(entry.get("remains")),
+        currency=None if currency is None else _text(currency),
+    )
+
+
+def to_statuses(
+    body: object, order_ids: Iterable[int]
+) -> dict[int, OrderStatus | OrderError]:
+    """
+    Read a status answer keyed by order id into one outcome per asked id.
+
+    Ids the panel left out of its answer are absent from the result; one bad
+    entry only affects its own order.
+    """
+    asked = list(order_ids)
+    body = _unwrap(body)
+    if not isinstance(body, dict):
+        _invalid("status", body, "expected an object keyed by order id")
+    if len(asked) == 1 and "status" in body:
+        # The single-order form of the convention: the status object itself.
+        return {asked[0]: _status(asked[0], body)}
+    wanted = set(asked)
+    outcomes: dict[int, OrderStatus | OrderError] = {}
+    for key, entry in body.items():
+        order_id = _order_key(key)
+        if order_id in wanted:
+            outcomes[order_id] = _status(order_id, entry)
+    return outcomes
+
+
+def to_cancels(
+    body: object, order_ids: Iterable[int]
+) -> dict[int, CancelResult | OrderError]:
+    """Read `[{"order": "1", "cancel": 1, "refund": 1.5}]` into an outcome per id."""
+    wanted = set(order_ids)
+    if isinstance(body, dict):
+        body = [
+            {"order": key, **value}
+            for key, value in body.items()
+            if isinstance(value, dict)
+        ]
+    if not isinstance(body, list):
+        _invalid("cancel", body, "expected a list of cancel results")
+    outcomes: dict[int, CancelResult | OrderError] = {}
+    for entry in body:
+        if not isinstance(entry, dict):
+            continue
+        order_id = _order_key(entry.get("order", entry.get("order_id")))
+        if order_id is None or order_id not in wanted:
+            continue
+        accepted = entry.get("cancel")
+        if isinstance(accepted, dict) or entry.get("error"):
+            message = _error_text(accepted if isinstance(accepted, dict) else entry)
+            outcomes[order_id] = OrderError(order_id, message, body=entry)
+        elif _flag(accepted):
+            refund = _decimal(entry.get("refund"))
+            outcomes[order_id] = CancelResult(order_id=order_id, refund=refund)
+        else:
+            message = f"the panel did not accept the cancel ({accepted!r})"
+            outcomes[order_id] = OrderError(order_id, message, body=entry)
+    return outcomes

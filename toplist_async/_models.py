@@ -1,0 +1,145 @@
+"""The typed answers of the panel: services, order statuses, balance, cancels."""
+
+from __future__ import annotations
+
+import enum
+import re
+from decimal import Decimal
+from functools import lru_cache
+
+import msgspec
+
+__all__ = ["Balance", "CancelResult", "OrderState", "OrderStatus", "Service"]
+
+
+class OrderState(enum.StrEnum):
+    """
+    Where an order stands, whatever the panel's spelling.
+
+    `OrderStatus.raw_status` keeps the panel's own text; a spelling this package
+    does not recognise becomes `UNKNOWN` instead of failing.
+    """
+
+    PENDING = "pending"
+    IN_PROGRESS = "in progress"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        """True for states an order never leaves."""
+        return self in _FINAL_STATES
+
+    @classmethod
+    def parse(cls, raw: str) -> OrderState:
+        """Map a panel's status text (`"In Progress"`, `"Cancelled"`) to a state."""
+        return _parse_state(raw)
+
+
+_FINAL_STATES = frozenset(
+    {
+        OrderState.COMPLETED,
+        OrderState.PARTIAL,
+        OrderState.CANCELED,
+        OrderState.REFUNDED,
+        OrderState.FAILED,
+    }
+)
+
+# Spellings seen on real panels (field notes §1.7), after casefolding and
+# turning "_" and "-" into spaces. Anything else is UNKNOWN, never a guess.
+_SPELLINGS: dict[str, OrderState] = {
+    "pending": OrderState.PENDING,
+    "awaiting": OrderState.PENDING,
+    "awaiting payment": OrderState.PENDING,
+    "queued": OrderState.PENDING,
+    "in progress": OrderState.IN_PROGRESS,
+    "inprogress": OrderState.IN_PROGRESS,
+    "in progess": OrderState.IN_PROGRESS,
+    "processing": OrderState.PROCESSING,
+    "completed": OrderState.COMPLETED,
+    "complete": OrderState.COMPLETED,
+    "partial": OrderState.PARTIAL,
+    "partially completed": OrderState.PARTIAL,
+    "canceled": OrderState.CANCELED,
+    "cancelled": OrderState.CANCELED,
+    "refunded": OrderState.REFUNDED,
+    "failed": OrderState.FAILED,
+    "fail": OrderState.FAILED,
+    "error": OrderState.FAILED,
+}
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+@lru_cache(maxsize=256)
+def _parse_state(raw: str) -> OrderState:
+    text = _SEPARATORS.sub(" ", raw.casefold()).strip()
+    state = _SPELLINGS.get(text)
+    if state is None and text.startswith("order "):
+        state = _SPELLINGS.get(text[len("order ") :])
+    return state or OrderState.UNKNOWN
+
+
+class Service(msgspec.Struct, frozen=True, kw_only=True):
+    """One service of the panel's catalogue, as listed by `services()`."""
+
+    service: int
+    """The id to pass to `add(service=...)`."""
+    name: str
+    type: str
+    """Decides which fields `add` needs ("Default", "Custom Comments", ...)."""
+    category: str
+    rate: Decimal
+    """Price per 1000 units, in the account's currency."""
+    min: int
+    """Smallest quantity an order may have."""
+    max: int
+    """Largest quantity an order may have."""
+    refill: bool = False
+    cancel: bool = False
+    """Whether orders of this service can be cancelled."""
+
+
+class OrderStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The state of one order, as answered by `status()`."""
+
+    order_id: int
+    charge: Decimal | None
+    """What the order cost, or None when the panel did not say."""
+    start_count: int | None
+    """The counter of the target when the order started, when known."""
+    status: OrderState
+    raw_status: str
+    """The status exactly as the panel spelled it."""
+    remains: int | None
+    """Units still to deliver; None when the panel does not know ("Unknown")."""
+    currency: str | None
+
+    @property
+    def is_final(self) -> bool:
+        """True once the order cannot change any more (completed, canceled, ...)."""
+        return self.status in _FINAL_STATES
+
+
+class Balance(msgspec.Struct, frozen=True, kw_only=True):
+    """The account's balance, as answered by `balance()`."""
+
+    balance: Decimal
+    currency: str
+
+
+class CancelResult(msgspec.Struct, frozen=True, kw_only=True):
+    """
+    A cancel the panel accepted, as answered by `cancel()`.
+
+    Accepted means asked for: poll `status()` to see the order end as canceled.
+    """
+
+    order_id: int
+    refund: Decimal | None
+    """The money returned, when the panel says (toplistbot does)."""

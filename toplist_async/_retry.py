@@ -1,0 +1,152 @@
+"""
+The one retry policy: which failures are retried per action, and how long to wait.
+
+Reads (`services`, `status`, `balance`) are retried on anything transient.
+Mutations (`add`, `cancel`) are retried only when the request certainly never
+reached the panel, or was refused by its throttle: a retried `add` after the
+panel may have seen it could place a second order. A 429 pauses every request
+of the client, not only the one that got it, so callers do not stampede.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import tenacity as _t
+
+from ._exceptions import (
+    APIConnectionError,
+    InternalServerError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from ._stats import StatsCounter
+
+__all__ = ["RetryPolicy", "is_transient", "is_unsent", "sleep"]
+
+T = TypeVar("T")
+logger = logging.getLogger("toplist_async")
+
+# Tests replace this to run the policy without waiting.
+sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+async def _sleep(seconds: float) -> None:
+    await sleep(seconds)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Retry a read: connection trouble, throttling, 5xx, a body that is not JSON."""
+    if isinstance(exc, APIConnectionError | RateLimitError | InternalServerError):
+        return True
+    return isinstance(exc, ResponseValidationError) and exc.not_json
+
+
+def is_unsent(exc: BaseException) -> bool:
+    """Retry a mutation: only if it never reached the panel or was throttled."""
+    if isinstance(exc, RateLimitError):
+        return True
+    return isinstance(exc, APIConnectionError) and not exc.request_sent
+
+
+class RetryPolicy:
+    """
+    Exponential backoff with full jitter, bounded by attempts and a deadline.
+
+    `max_retries` counts the retries after the first attempt; `deadline` bounds
+    the whole call, waits included; a `Retry-After` above `max_retry_after`
+    is not waited for: the `RateLimitError` is raised instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int,
+        deadline: float,
+        stats: StatsCounter,
+        initial_delay: float = 0.5,
+        max_delay: float = 8.0,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        if max_retries < 0:
+            msg = f"max_retries must be 0 or more, not {max_retries}"
+            raise ValueError(msg)
+        self.max_retries = max_retries
+        self.deadline = deadline
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.max_retry_after = max_retry_after
+        self._stats = stats
+        self._paused_until = 0.0
+
+    async def call(
+        self,
+        action: str,
+        attempt: Callable[[], Awaitable[T]],
+        retryable: Callable[[BaseException], bool],
+    ) -> T:
+        """Run `attempt` until it succeeds, fails for good, or the budget is spent."""
+
+        async def paced_attempt() -> T:
+            pause = self._paused_until - time.monotonic()
+            if pause > 0:
+                await _sleep(pause)
+            try:
+                return await attempt()
+            except RateLimitError as exc:
+                self._pause(exc)
+                raise
+
+        def before_sleep(state: _t.RetryCallState) -> None:
+            self._stats.retries += 1
+            error = state.outcome.exception() if state.outcome else None
+            logger.debug(
+                "action=%s retry %d in %.2f s after %s",
+                action,
+                state.attempt_number,
+                state.upcoming_sleep,
+                type(error).__name__,
+            )
+
+        retrying = _t.AsyncRetrying(
+            retry=_t.retry_if_exception(retryable),
+            stop=self._stop,
+            wait=self._wait,
+            sleep=_sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return await retrying(paced_attempt)
+
+    def _pause(self, exc: RateLimitError) -> None:
+        wait = exc.retry_after
+        if wait is not None and 0 < wait <= self.max_retry_after:
+            until = time.monotonic() + wait
+            if until > self._paused_until:
+                self._paused_until = until
+                self._stats.rate_limit_pauses += 1
+
+    def _wait(self, state: _t.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return error.retry_after
+        ceiling = self.initial_delay * 2 ** (state.attempt_number - 1)
+        return random.uniform(0, min(self.max_delay, ceiling))
+
+    def _stop(self, state: _t.RetryCallState) -> bool:
+        if state.attempt_number > self.max_retries:
+            return True
+        error = state.outcome.exception() if state.outcome else None
+        if (
+            isinstance(error, RateLimitError)
+            and error.retry_after is not None
+            and error.retry_after > self.max_retry_after
+        ):
+            return True
+        elapsed = state.seconds_since_start or 0.0
+        return elapsed + state.upcoming_sleep > self.deadline

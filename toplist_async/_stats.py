@@ -1,0 +1,57 @@
+"""Counters a client keeps about its own traffic, and their frozen snapshot."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import msgspec
+
+__all__ = ["ClientStats", "StatsCounter"]
+
+
+class ClientStats(msgspec.Struct, frozen=True, kw_only=True):
+    """
+    A snapshot of what a client has done since it was created (`client.stats`).
+
+    Batching shows as `awaits` far above `requests`' total for status and cancel.
+    """
+
+    requests: dict[str, int]
+    """HTTP requests sent, per action (retries and split halves included)."""
+    awaits: dict[str, int]
+    """Order ids asked for by callers of status/cancel, per action."""
+    ids_requested: int
+    """Order ids sent to the panel in status and cancel requests."""
+    ids_merged: int
+    """Awaits that joined an identical id already waiting or in flight."""
+    batches_split: int
+    """Status batches split in halves to isolate an order the panel refused."""
+    retries: int
+    """Requests sent again after a transient failure."""
+    rate_limit_pauses: int
+    """Times a 429 answer paused the whole client."""
+
+
+class StatsCounter:
+    """The live counters behind `ClientStats`; cheap to bump on hot paths."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.awaits: Counter[str] = Counter()
+        self.ids_requested = 0
+        self.ids_merged = 0
+        self.batches_split = 0
+        self.retries = 0
+        self.rate_limit_pauses = 0
+
+    def snapshot(self) -> ClientStats:
+        """Copy the counters into an immutable `ClientStats`."""
+        return ClientStats(
+            requests=dict(self.requests),
+            awaits=dict(self.awaits),
+            ids_requested=self.ids_requested,
+            ids_merged=self.ids_merged,
+            batches_split=self.batches_split,
+            retries=self.retries,
+            rate_limit_pauses=self.rate_limit_pauses,
+        )

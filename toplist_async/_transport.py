@@ -1,0 +1,209 @@
+"""
+One POST to the panel: auth, encoding, safe HTTP settings, reading and classifying.
+
+Every choice about the wire (where the key goes, JSON or form, redirects, size
+cap) lives here, so changing one is a one-line change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+import msgspec
+
+from ._classifier import raise_for_answer
+from ._decode import NotJSON, decode_json
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ResponseValidationError,
+)
+from ._version import __version__
+
+__all__ = ["Auth", "Encoding", "Transport"]
+
+Auth = Literal["body", "bearer", "both"]
+Encoding = Literal["json", "form"]
+
+logger = logging.getLogger("toplist_async")
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+_EXCERPT_CHARS = 500
+_REDACTED = "***"
+_USER_AGENT = f"toplist_async/{__version__} aiohttp/{aiohttp.__version__}"
+
+# Failures raised while connecting: the request certainly never left, so even
+# an `add` may be sent again.
+_UNSENT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+def check_base_url(base_url: str, *, allow_http: bool) -> str:
+    """Refuse URLs that would send the key in clear text to another machine."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"base_url must be an http(s) URL, not {base_url!r}"
+        raise ValueError(msg)
+    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        msg = (
+            f"refusing plain http to {parts.hostname}: the API key would travel "
+            "unencrypted; use https or pass allow_http=True"
+        )
+        raise ValueError(msg)
+    return base_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Transport:
+    """Sends one action to the panel and returns its decoded, error-checked answer."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float,
+        auth: Auth,
+        encoding: Encoding,
+        session: aiohttp.ClientSession | None,
+    ) -> None:
+        if auth not in ("body", "bearer", "both"):
+            msg = f"auth must be 'body', 'bearer' or 'both', not {auth!r}"
+            raise ValueError(msg)
+        if encoding not in ("json", "form"):
+            msg = f"encoding must be 'json' or 'form', not {encoding!r}"
+            raise ValueError(msg)
+        self._key = api_key
+        self._redactable = api_key.encode()
+        self.base_url = base_url
+        self.auth: Auth = auth
+        self.encoding: Encoding = encoding
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 10.0))
+        self._session = session
+        self._owns_session = session is None
+        self._closed = False
+        self._headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
+        if auth != "body":
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        if encoding == "json":
+            self._headers["Content-Type"] = "application/json"
+        else:
+            self._headers["Content-Type"] = "application/x-www-form-urlencoded"
+
+    def _session_in_loop(self) -> aiohttp.ClientSession:
+        if self._closed:
+            msg = "the client is closed"
+            raise ClientClosedError(msg)
+        if self._session is None:
+            # Created on first use so it binds to the running loop; reused for
+            # every request so connections are pooled.
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def _encode(self, action: str, fields: Mapping[str, Any]) -> bytes:
+        body: dict[str, Any] = {**fields, "action": action}
+        if self.auth != "bearer":
+            body["key"] = self._key
+        if self.encoding == "json":
+            return msgspec.json.encode(body)
+        return urlencode(
+            {k: int(v) if isinstance(v, bool) else v for k, v in body.items()}
+        ).encode()
+
+    def redact(self, text: str) -> str:
+        """Remove the API key from text that came from the network."""
+        return text.replace(self._key, _REDACTED) if self._key else text
+
+    async def post(
+        self, action: str, fields: Mapping[str, Any], *, ids: int = 0
+    ) -> Any:
+        """POST one action and return the decoded answer, or raise its error."""
+        session = self._session_in_loop()
+        started = time.perf_counter()
+        try:
+            async with session.post(
+                self.base_url,
+                data=self._encode(action, fields),
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                raw = await self._read_capped(response)
+                status, headers = response.status, response.headers
+        except ResponseValidationError:
+            raise
+        except _UNSENT_ERRORS as exc:
+            self._log(action, ids, "unreachable", started)
+            raise self._connection_error(action, exc, sent=False) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self._log(action, ids, "connection lost", started)
+            raise self._connection_error(action, exc, sent=True) from exc
+        self._log(action, ids, str(status), started)
+        if self._redactable in raw:
+            raw = raw.replace(self._redactable, _REDACTED.encode())
+        try:
+            body, is_json = decode_json(raw), True
+        except NotJSON:
+            body, is_json = raw[:_EXCERPT_CHARS].decode("utf-8", "replace"), False
+        raise_for_answer(status, headers, body, is_json=is_json)
+        return body
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > MAX_RESPONSE_BYTES:
+            self._too_large(response.status)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                self._too_large(response.status)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _too_large(status: int) -> None:
+        msg = f"the answer exceeded {MAX_RESPONSE_BYTES} bytes and was not read"
+        raise ResponseValidationError(msg, status_code=status, not_json=True)
+
+    def _connection_error(
+        self, action: str, exc: BaseException, *, sent: bool
+    ) -> APIConnectionError:
+        # aiohttp's messages can hold the URL but never the body; redact anyway
+        # so a key pasted into a URL by mistake cannot leak through them.
+        detail = self.redact(str(exc)) or type(exc).__name__
+        kind = (
+            APITimeoutError if isinstance(exc, TimeoutError) else (APIConnectionError)
+        )
+        what = "timed out" if kind is APITimeoutError else "failed"
+        msg = f"{action!r} request {what}: {type(exc).__name__}: {detail}"
+        return kind(msg, request_sent=sent)
+
+    @staticmethod
+    def _log(action: str, ids: int, outcome: str, started: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug(
+                "action=%s ids=%d -> %s in %.1f ms", action, ids, outcome, elapsed
+            )
+
+    async def aclose(self) -> None:
+        """Close the session this transport created; a caller's session stays open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
