@@ -8,8 +8,6 @@ toplist_async: an asyncio client for the toplistbot SMM API v2.
 Everything public is importable from here; the `_modules` are private.
 """
 
-from __future__ import annotations
-
 from ._client import DEFAULT_BASE_URL, ToplistClient
 from ._exceptions import (
     APIConnectionError,
@@ -31,7 +29,7 @@ from ._stats import ClientStats
 from ._version import __version__
 
 __all__ = [
-    "DEFAULT_BASE_URL",
+    "__version__",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -41,6 +39,7 @@ __all__ = [
     "CancelResult",
     "ClientClosedError",
     "ClientStats",
+    "DEFAULT_BASE_URL",
     "InsufficientFundsError",
     "InternalServerError",
     "OrderError",
@@ -52,12 +51,12 @@ __all__ = [
     "Service",
     "ToplistClient",
     "ToplistError",
-    "__version__",
 ]
 
-# Tracebacks and reprs show `toplist_async.X`, not the private module.
+# Tracebacks show `toplist_async.APIError`, not the private module. Only the
+# exceptions: msgspec resolves a model's annotations in its own module.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type):
+    if isinstance(_obj, type) and issubclass(_obj, BaseException):
         _obj.__module__ = __name__
 del _name, _obj

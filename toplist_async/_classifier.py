@@ -34,7 +34,7 @@ _ENVELOPE_KEYS = frozenset(
 _RATE_LIMIT_WORDS = re.compile(
     r"rate.?limit|too many (requests|attempts)|spam protection|slow down", re.I
 )
-_FUNDS_WORDS = re.compile(r"(not enough|insuff?ic?i?ent) (funds|balance)", re.I)
+_FUNDS_WORDS = re.compile(r"(not enough|insuff?i?c?i?ent) (funds|balance)", re.I)
 _AUTH_WORDS = re.compile(
     r"api key|unauthenticated|unauthori[sz]ed|forbidden|suspended|invalid key", re.I
 )

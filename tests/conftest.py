@@ -1,0 +1,73 @@
+"""Shared fixtures: retries without sleeping, and a scriptable panel on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from aiohttp import web
+
+from toplist_async import _retry
+
+API_KEY = "sk-test-0123456789abcdef"
+
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the retry policy's waits instead of sleeping them."""
+    waited: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(_retry, "sleep", fake_sleep)
+    return waited
+
+
+@dataclass
+class ScriptedPanel:
+    """A real aiohttp server whose answers a test scripts with `handler`."""
+
+    handler: Handler | None = None
+    base_url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+    def actions(self) -> list[str]:
+        return [str(body.get("action")) for body in self.received]
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedPanel]:
+    """Start a real HTTP server on 127.0.0.1 that records each body it receives."""
+    panel = ScriptedPanel()
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            body = json.loads(raw or b"{}")
+        else:
+            body = dict(parse_qsl(raw.decode()))
+        panel.received.append(body)
+        panel.headers.append(dict(request.headers))
+        assert panel.handler is not None, "the test set no handler"
+        return await panel.handler(request, body)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", endpoint)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    panel.base_url = f"http://127.0.0.1:{port}/api/v2"
+    try:
+        yield panel
+    finally:
+        await runner.cleanup()
