@@ -1,0 +1,230 @@
+"""The five API actions, from validated request fields to the panel's answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._state import Account, PanelState, Refusal
+from ._wire import Reply, Wire
+
+__all__ = ["FOREIGN_ORDER_MODES", "Actions"]
+
+FOREIGN_ORDER_MODES = ("whole_request", "per_order")
+MAX_IDS = 100
+_KNOWN_FIELDS = frozenset({"key", "action", "service", "link", "quantity"})
+
+Fields = Mapping[str, object]
+_Token = tuple[str, int | None]
+
+
+def _required(name: str) -> str:
+    return f"The {name} field is required."
+
+
+def _present(value: object) -> bool:
+    # Laravel turns empty strings into null before validating.
+    return value is not None and value != ""
+
+
+def _integer(fields: Fields, name: str, errors: dict[str, list[str]]) -> int | None:
+    """Read an integer field sent as a number or a numeric string."""
+    value = fields.get(name)
+    if not _present(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit():
+        return int(text)
+    errors[name] = [f"The {name} field must be an integer."]
+    return None
+
+
+def _order_id(token: str) -> int | None:
+    return int(token) if token.isascii() and token.isdigit() else None
+
+
+def _id_tokens(value: object) -> list[str]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [text for text in (str(item).strip() for item in items) if text]
+
+
+class Actions:
+    """Answers `services`, `add`, `status`, `balance` and `cancel` for an account."""
+
+    def __init__(
+        self,
+        state: PanelState,
+        wire: Wire,
+        *,
+        currency: str,
+        foreign_order_mode: str,
+    ) -> None:
+        if foreign_order_mode not in FOREIGN_ORDER_MODES:
+            msg = (
+                f"foreign_order_mode must be one of {FOREIGN_ORDER_MODES}, "
+                f"got {foreign_order_mode!r}"
+            )
+            raise ValueError(msg)
+        self._state = state
+        self._wire = wire
+        self._currency = currency
+        self._whole_request = foreign_order_mode == "whole_request"
+        self._incorrect_id = {"error": "Incorrect order ID"}
+        # The catalogue never changes, so its answer is encoded once.
+        self._services = wire.ok(
+            [
+                {
+                    "service": wire.num(s.service),
+                    "name": s.name,
+                    "type": s.type,
+                    "category": s.category,
+                    "rate": wire.money(s.rate),
+                    "min": wire.num(s.min),
+                    "max": wire.num(s.max),
+                    "refill": s.refill,
+                    "cancel": s.cancel,
+                }
+                for s in state.services.values()
+            ]
+        )
+
+    def dispatch(
+        self, action: str | None, account: Account, fields: Fields
+    ) -> tuple[Reply, tuple[int, ...]]:
+        """Run `action` and return the answer and the order ids it touched."""
+        if not _present(action):
+            return self._wire.invalid(
+                {"action": [_required("action")]}, message=False
+            ), ()
+        if action == "services":
+            return self._services, ()
+        if action == "add":
+            return self.add(account, fields)
+        if action == "status":
+            return self.status(account, fields)
+        if action == "balance":
+            return self.balance(account), ()
+        if action == "cancel":
+            return self.cancel(account, fields)
+        return self._wire.error("Invalid action"), ()
+
+    def add(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
+        """Validate and place an order; `{"order_id": id}` on success."""
+        errors: dict[str, list[str]] = {}
+        service = _integer(fields, "service", errors)
+        link = fields.get("link")
+        quantity = _integer(fields, "quantity", errors)
+        interval = _integer(fields, "interval", errors)
+        runs = _integer(fields, "runs", errors)
+        for name, value in (
+            ("service", service),
+            ("link", link),
+            ("quantity", quantity),
+        ):
+            if not _present(value) and name not in errors:
+                errors[name] = [_required(name)]
+        if errors or service is None or quantity is None:
+            # Laravel lists the errors in the order the rules are declared.
+            order = ("service", "link", "quantity", "interval", "runs")
+            return self._wire.invalid({k: errors[k] for k in order if k in errors}), ()
+        spread = 60.0 * interval * max((runs or 0) - 1, 1) if interval else 0.0
+        extra = {k: v for k, v in fields.items() if k not in _KNOWN_FIELDS}
+        try:
+            created = self._state.add(
+                account,
+                service_id=service,
+                link=str(link),
+                quantity=quantity,
+                extra=extra,
+                spread=spread,
+            )
+        except Refusal as refusal:
+            return self._wire.error(refusal.message, refusal.status), ()
+        return self._wire.ok({"order_id": self._wire.num(created.id)}), (created.id,)
+
+    def _ids(
+        self, fields: Fields
+    ) -> tuple[list[_Token], tuple[int, ...], Reply | None]:
+        """Read `orders` (or a lone `order`) as (as sent, as int or None) pairs.
+
+        Also returns the int ids alone, and the refusal if the list is missing
+        or too long.
+        """
+        value = fields.get("orders")
+        if not _present(value):
+            value = fields.get("order")
+        texts = _id_tokens(value) if _present(value) else []
+        tokens = [(text, _order_id(text)) for text in texts]
+        ids = tuple(number for _, number in tokens if number is not None)
+        if not tokens:
+            return tokens, ids, self._wire.invalid({"orders": [_required("orders")]})
+        if len(tokens) > MAX_IDS:
+            too_many = f"The orders may not have more than {MAX_IDS} items."
+            return tokens, ids, self._wire.invalid({"orders": [too_many]})
+        return tokens, ids, None
+
+    def status(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
+        """Report orders keyed by id; a lone `order` gets the flat answer."""
+        tokens, ids, refused = self._ids(fields)
+        if refused is not None:
+            return refused, ids
+        state, wire = self._state, self._wire
+        now = state.settle()
+        orders = state.orders
+        if self._whole_request:
+            for known in ids:
+                owner = orders[known].account if known in orders else account
+                if owner is not account:
+                    return wire.error("Unauthorized access to order status", 403), ids
+        answer: dict[str, object] = {}
+        for token, order_id in tokens:
+            order = None if order_id is None else orders.get(order_id)
+            if order is None or order.account is not account:
+                answer[token] = self._incorrect_id
+                continue
+            status, start_count, remains, charge = order.view(now)
+            answer[token] = {
+                "charge": wire.money(charge),
+                "start_count": wire.num(start_count),
+                "status": wire.status(status, order.id),
+                "remains": wire.num(remains),
+                "currency": self._currency,
+            }
+        if not _present(fields.get("orders")):
+            single = next(iter(answer.values()))
+            if single is self._incorrect_id:
+                return wire.error("Incorrect order ID"), ids
+            return wire.ok(single), ids
+        return wire.ok(answer), ids
+
+    def balance(self, account: Account) -> Reply:
+        """Report the account's balance."""
+        self._state.settle()
+        wire = self._wire
+        return wire.ok(
+            {"balance": wire.money(account.balance), "currency": self._currency}
+        )
+
+    def cancel(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
+        """Cancel each listed order, reporting per order with its refund."""
+        tokens, ids, refused = self._ids(fields)
+        if refused is not None:
+            return refused, ids
+        state, wire = self._state, self._wire
+        now = state.settle()
+        answer: list[dict[str, object]] = []
+        for token, order_id in tokens:
+            try:
+                refund = state.cancel(account, order_id, now)
+            except Refusal as refusal:
+                answer.append({"order": token, "cancel": {"error": refusal.message}})
+            else:
+                item: dict[str, object] = {
+                    "order": token,
+                    "cancel": wire.num(1),
+                    "refund": wire.money(refund),
+                }
+                answer.append(item)
+        return wire.ok(answer), ids
