@@ -1,0 +1,279 @@
+"""The `toplist` command line: every action, a fake panel and a demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from ._client import DEFAULT_BASE_URL, ToplistClient
+from ._exceptions import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    OrderError,
+    OrderOutcomeUnknown,
+    RateLimitError,
+    ResponseValidationError,
+    ToplistError,
+)
+from ._progress import Progress
+
+__all__ = ["EXIT_CODES", "main"]
+
+# Most specific first: the first class an error is an instance of decides.
+EXIT_CODES: list[tuple[type[BaseException], int]] = [
+    (AuthenticationError, 3),
+    (BadRequestError, 4),
+    (RateLimitError, 5),
+    (APIConnectionError, 6),
+    (InternalServerError, 7),
+    (ResponseValidationError, 8),
+    (OrderOutcomeUnknown, 9),
+    (OrderError, 10),
+    (ToplistError, 1),
+    (ValueError, 2),
+    (TypeError, 2),
+]
+_EPILOG = """exit codes: 0 ok, 1 other API error, 2 bad usage, 3 authentication,
+4 request refused (validation, funds), 5 rate limited, 6 connection or timeout,
+7 panel server error, 8 unreadable answer, 9 order outcome unknown,
+10 some orders refused (status/cancel)"""
+
+
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """Options accepted before or after the subcommand."""
+    unset = None if defaults else argparse.SUPPRESS
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--api-key", default=unset, help="API key (default: $TOPLIST_API_KEY)"
+    )
+    parser.add_argument(
+        "--base-url",
+        default=unset,
+        help=f"API URL (default: $TOPLIST_BASE_URL or {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="print JSON for scripts instead of tables",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0 if defaults else argparse.SUPPRESS,
+        help="seconds per request (default: 30)",
+    )
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toplist",
+        description="Talk to a toplistbot SMM panel (API v2) from the shell.",
+        parents=[_common_options(defaults=True)],
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = [_common_options(defaults=False)]
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text, parents=common)
+
+    command("services", "list the services the panel sells")
+    command("balance", "show the account's balance")
+    add = command("add", "place an order and print its id")
+    add.add_argument("--service", type=int, required=True)
+    add.add_argument("--link")
+    add.add_argument("--quantity", type=int)
+    add.add_argument("--interval", type=int)
+    add.add_argument("--runs", type=int)
+    add.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra field of the service's type (repeatable), e.g. comments=...",
+    )
+    for name, text in (("status", "show orders' status"), ("cancel", "cancel orders")):
+        sub = command(name, text)
+        sub.add_argument("orders", nargs="+", metavar="ID", help="order ids")
+    demo = command("demo", "run the SDK against a local fake panel: no account")
+    demo.add_argument("--orders", type=int, default=300, help="orders to place")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the faults")
+    demo.add_argument("--no-faults", action="store_true", help="a well-behaved panel")
+    commands.add_parser(
+        "fake-panel",
+        help="serve a fake panel for tests and experiments (see: fake-panel --help)",
+        add_help=False,
+    )
+    return parser
+
+
+def _plain(value: object) -> Any:
+    def hook(obj: object) -> Any:
+        if isinstance(obj, OrderError):
+            return {"order_id": obj.order_id, "error": obj.message}
+        raise NotImplementedError(type(obj))
+
+    return msgspec.to_builtins(value, enc_hook=hook, str_keys=True)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [
+        [str(c) for c in headers],
+        *[["" if c is None else str(c) for c in r] for r in rows],
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+async def _run_action(args: argparse.Namespace) -> int:
+    base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL") or DEFAULT_BASE_URL
+    async with ToplistClient(
+        args.api_key, base_url=base_url, timeout=args.timeout
+    ) as client:
+        result, text = await _ACTIONS[args.command](client, args)
+    print(msgspec.json.encode(_plain(result)).decode() if args.json else text)
+    if isinstance(result, dict) and any(
+        isinstance(outcome, OrderError) for outcome in result.values()
+    ):
+        return 10
+    return 0
+
+
+async def _services(client: ToplistClient, args: argparse.Namespace) -> Output:
+    services = await client.services()
+    rows = [
+        (s.service, s.name, s.category, s.rate, s.min, s.max, s.cancel)
+        for s in services
+    ]
+    headers = ("id", "name", "category", "rate", "min", "max", "cancel")
+    return services, _table(headers, rows)
+
+
+async def _balance(client: ToplistClient, args: argparse.Namespace) -> Output:
+    balance = await client.balance()
+    return balance, f"{balance.balance} {balance.currency}"
+
+
+async def _add(client: ToplistClient, args: argparse.Namespace) -> Output:
+    bad = [field for field in args.field if "=" not in field]
+    if bad:
+        msg = f"--field takes NAME=VALUE, not {bad[0]!r}"
+        raise ValueError(msg)
+    extra = dict(field.split("=", 1) for field in args.field)
+    order = await client.add(
+        service=args.service,
+        link=args.link,
+        quantity=args.quantity,
+        interval=args.interval,
+        runs=args.runs,
+        **extra,
+    )
+    return order, str(order)
+
+
+async def _status_or_cancel(client: ToplistClient, args: argparse.Namespace) -> Output:
+    outcomes = await _many(client, args.command, args.orders)
+    return outcomes, _outcome_table(outcomes)
+
+
+Output = tuple[object, str]
+_ACTIONS: dict[
+    str, Callable[[ToplistClient, argparse.Namespace], Awaitable[Output]]
+] = {
+    "services": _services,
+    "balance": _balance,
+    "add": _add,
+    "status": _status_or_cancel,
+    "cancel": _status_or_cancel,
+}
+
+
+async def _many(
+    client: ToplistClient, command: str, orders: list[str]
+) -> dict[int, Any]:
+    ids = list(dict.fromkeys(orders))
+    progress = Progress(command, len(ids))
+    call = client.status if command == "status" else client.cancel
+
+    async def one(order: str) -> tuple[str, object]:
+        try:
+            outcome: object = await call(order)  # type: ignore[arg-type]
+        except OrderError as exc:
+            outcome = exc
+        progress.advance()
+        return order, outcome
+
+    try:
+        pairs = await asyncio.gather(*(one(order) for order in ids))
+    finally:
+        progress.close()
+    return {int(order): outcome for order, outcome in pairs}
+
+
+def _outcome_table(outcomes: dict[int, Any]) -> str:
+    rows = []
+    for order, outcome in outcomes.items():
+        if isinstance(outcome, OrderError):
+            rows.append((order, "error", outcome.message, "", ""))
+        elif hasattr(outcome, "status"):
+            rows.append(
+                (
+                    order,
+                    outcome.raw_status,
+                    outcome.remains,
+                    outcome.charge,
+                    outcome.currency,
+                )
+            )
+        else:
+            rows.append((order, "cancel asked", "", outcome.refund, ""))
+    return _table(("order", "status", "remains", "charge/refund", "currency"), rows)
+
+
+def _exit_code(exc: BaseException) -> int:
+    return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `toplist` command; return its exit code."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "fake-panel" in words:
+        # The fake panel has options of its own: hand it every word but its name.
+        from .testing import run as run_panel
+
+        where = words.index("fake-panel")
+        return run_panel(words[:where] + words[where + 1 :], prog="toplist fake-panel")
+    args = _parser().parse_args(words)
+    try:
+        if args.command == "demo":
+            from ._demo import run_demo
+
+            return asyncio.run(
+                run_demo(
+                    orders=args.orders,
+                    seed=args.seed,
+                    faults=not args.no_faults,
+                    as_json=args.json,
+                )
+            )
+        return asyncio.run(_run_action(args))
+    except KeyboardInterrupt:
+        return 130
+    except (ToplistError, ValueError, TypeError) as exc:
+        print(f"toplist: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return _exit_code(exc)
