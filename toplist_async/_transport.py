@@ -24,6 +24,7 @@ from ._exceptions import (
     APITimeoutError,
     ClientClosedError,
     ResponseValidationError,
+    ToplistError,
 )
 from ._version import __version__
 
@@ -88,7 +89,9 @@ class Transport:
             msg = f"encoding must be 'json' or 'form', not {encoding!r}"
             raise ValueError(msg)
         self._key = api_key
-        self._redactable = api_key.encode()
+        # The key as it may come back inside a body: verbatim, or JSON-escaped
+        # the way PHP's json_encode writes "/".
+        self._echoes = {api_key.encode(), api_key.replace("/", "\\/").encode()}
         self.base_url = base_url
         self.auth: Auth = auth
         self.encoding: Encoding = encoding
@@ -126,7 +129,17 @@ class Transport:
 
     def redact(self, text: str) -> str:
         """Remove the API key from text that came from the network."""
-        return text.replace(self._key, _REDACTED) if self._key else text
+        return text.replace(self._key, _REDACTED)
+
+    def _redact_all(self, value: Any) -> Any:
+        """Remove the API key from every string of a decoded body."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self._redact_all(item) for item in value]
+        if isinstance(value, dict):
+            return {self.redact(k): self._redact_all(v) for k, v in value.items()}
+        return value
 
     async def post(
         self, action: str, fields: Mapping[str, Any], *, ids: int = 0
@@ -153,13 +166,21 @@ class Transport:
             self._log(action, ids, "connection lost", started)
             raise self._connection_error(action, exc, sent=True) from exc
         self._log(action, ids, str(status), started)
-        if self._redactable in raw:
-            raw = raw.replace(self._redactable, _REDACTED.encode())
         try:
             body, is_json = decode_json(raw), True
         except NotJSON:
-            body, is_json = raw[:_EXCERPT_CHARS].decode("utf-8", "replace"), False
-        raise_for_answer(status, headers, body, is_json=is_json)
+            # Redact before cutting, so no piece of the key survives the cut.
+            head = raw[: _EXCERPT_CHARS + len(self._key)].decode("utf-8", "replace")
+            body, is_json = self.redact(head)[:_EXCERPT_CHARS], False
+        if any(echo in raw for echo in self._echoes):
+            body = self._redact_all(body)
+        try:
+            raise_for_answer(status, headers, body, is_json=is_json)
+        except ToplistError as exc:
+            # Headers (a redirect's Location) can carry the key too.
+            exc.message = self.redact(exc.message)
+            exc.args = (exc.message,)
+            raise
         return body
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
