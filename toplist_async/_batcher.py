@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
+from functools import partial
+from typing import Any, Generic, TypeVar
 
-from ._exceptions import APIConnectionError, ClientClosedError, ToplistError
+from ._exceptions import APIConnectionError, ClientClosedError
 from ._stats import StatsCounter
 
 __all__ = ["Batcher"]
@@ -46,7 +47,7 @@ class _Batch(Generic[K, V]):
         self.live = 0
         self.sent = False
         self.finished = False
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[Any] | None = None
 
 
 class Batcher(Generic[K, V]):
@@ -61,7 +62,7 @@ class Batcher(Generic[K, V]):
 
     def __init__(
         self,
-        loader: Callable[[list[K]], Awaitable[Mapping[K, V | BaseException]]],
+        loader: Callable[[list[K]], Coroutine[Any, Any, Mapping[K, V | BaseException]]],
         *,
         action: str,
         stats: StatsCounter,
@@ -93,7 +94,7 @@ class Batcher(Generic[K, V]):
         self._timer: asyncio.Handle | None = None
         self._ready: deque[_Batch[K, V]] = deque()
         self._in_flight = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._space: asyncio.Event | None = None
         self._closed = False
 
@@ -211,27 +212,32 @@ class Batcher(Generic[K, V]):
                 continue
             batch.sent = True
             self._in_flight += 1
-            batch.task = asyncio.get_running_loop().create_task(self._run(batch))
-            self._tasks.add(batch.task)
+            task = asyncio.get_running_loop().create_task(
+                self._loader(list(batch.slots))
+            )
+            # A done-callback, not a try/finally inside the task: a task
+            # cancelled before its first step never runs its own finally.
+            task.add_done_callback(partial(self._on_done, batch))
+            batch.task = task
+            self._tasks.add(task)
 
-    async def _run(self, batch: _Batch[K, V]) -> None:
-        outcome: Mapping[K, V | BaseException] | None = None
-        failure: BaseException | None = None
-        try:
-            outcome = await self._loader(list(batch.slots))
-        except asyncio.CancelledError:
+    def _on_done(
+        self, batch: _Batch[K, V], task: asyncio.Task[Mapping[K, V | BaseException]]
+    ) -> None:
+        if task.cancelled():
             if self._closed:
-                failure = ClientClosedError("the client was closed during the request")
+                failure: BaseException = ClientClosedError(
+                    "the client was closed during the request"
+                )
             else:
                 failure = APIConnectionError(
                     f"the {self._action!r} request was cancelled", request_sent=True
                 )
-        except Exception as exc:
-            failure = exc
-        finally:
-            if outcome is None and failure is None:
-                failure = ToplistError(f"the {self._action!r} request was interrupted")
-            self._finish(batch, outcome, failure)
+            self._finish(batch, None, failure)
+        elif (error := task.exception()) is not None:
+            self._finish(batch, None, error)
+        else:
+            self._finish(batch, task.result(), None)
 
     def _finish(
         self,
