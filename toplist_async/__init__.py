@@ -26,6 +26,7 @@ from ._exceptions import (
 )
 from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
 from ._stats import ClientStats
+from ._tracker import OrderTracker, TrackerOptions
 from ._version import __version__
 
 __all__ = [
@@ -46,11 +47,13 @@ __all__ = [
     "OrderOutcomeUnknown",
     "OrderState",
     "OrderStatus",
+    "OrderTracker",
     "RateLimitError",
     "ResponseValidationError",
     "Service",
     "ToplistClient",
     "ToplistError",
+    "TrackerOptions",
 ]
 
 # Tracebacks show `toplist_async.APIError`, not the private module. Only the

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import aiohttp
 
@@ -24,8 +25,10 @@ from ._exceptions import (
 )
 from ._ids import order_id, order_ids
 from ._models import Balance, CancelResult, OrderStatus, Service
+from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy, is_transient, is_unsent
 from ._stats import ClientStats, StatsCounter
+from ._tracker import OrderTracker, TrackerOptions
 from ._transport import Auth, Encoding, Transport, check_base_url
 
 __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
@@ -70,8 +73,9 @@ class ToplistClient:
     `max_retries` the retries after the first attempt; `retry_deadline` bounds
     a whole call, retries and waits included. `auth` says where the key goes
     (the body's `key` field, an `Authorization: Bearer` header, or both) and
-    `encoding` how the body is sent. A `session` you pass is used and never
-    closed. Plain `http://` is refused for hosts other than loopback unless
+    `encoding` how the body is sent. `rate_limit` (requests per minute, off by
+    default) paces every request of the client. A `session` you pass is used
+    and never closed. Plain `http://` is refused for hosts other than loopback unless
     `allow_http` is set, because the key would travel in clear text.
     """
 
@@ -90,6 +94,7 @@ class ToplistClient:
         max_in_flight: int = 8,
         max_pending: int = 100_000,
         retry_deadline: float = 60.0,
+        rate_limit: float | None = None,
         allow_http: bool = False,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("TOPLIST_API_KEY")
@@ -109,7 +114,10 @@ class ToplistClient:
             session=session,
         )
         self._retry = RetryPolicy(
-            max_retries=max_retries, deadline=retry_deadline, stats=self._stats
+            max_retries=max_retries,
+            deadline=retry_deadline,
+            stats=self._stats,
+            bucket=TokenBucket(rate_limit) if rate_limit is not None else None,
         )
         batching: dict[str, Any] = {
             "stats": self._stats,
@@ -126,6 +134,7 @@ class ToplistClient:
         self._cancels: Batcher[int, CancelResult] = Batcher(
             self._load_cancels, action="cancel", abandon_unwanted=False, **batching
         )
+        self._trackers: weakref.WeakSet[OrderTracker] = weakref.WeakSet()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -158,12 +167,14 @@ class ToplistClient:
         """
         Close the client; calling it again does nothing.
 
-        Waiting `status()` callers get `ClientClosedError`; cancels already sent
-        are finished first, so their callers learn what the panel did.
+        Trackers stop, waiting `status()` callers get `ClientClosedError`; cancels
+        already sent are finished first, so their callers learn what the panel did.
         """
         if self._closed:
             return
         self._closed = True
+        for tracker in list(self._trackers):
+            await tracker.aclose()
         await self._statuses.aclose()
         await self._cancels.aclose()
         await self._transport.aclose()
@@ -260,6 +271,18 @@ class ToplistClient:
     ) -> dict[int, CancelResult | OrderError]:
         """Ask the panel to cancel many orders; a refused id maps to `OrderError`."""
         return self._outcomes(await self._cancels.load_many(order_ids(orders)))
+
+    def watch(
+        self, orders: Iterable[int], **options: Unpack[TrackerOptions]
+    ) -> OrderTracker:
+        """
+        Follow orders until each is final: `async for update in client.watch(ids)`.
+
+        Yields each order's first status, then every change of its status,
+        `remains` or `start_count`; a refused id is yielded as its `OrderError`.
+        Iteration ends when no order is left. Options are `OrderTracker`'s.
+        """
+        return OrderTracker(self, orders, stop_when_idle=True, **options)
 
     @staticmethod
     def _outcomes(

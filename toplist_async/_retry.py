@@ -5,7 +5,8 @@ Reads (`services`, `status`, `balance`) are retried on anything transient.
 Mutations (`add`, `cancel`) are retried only when the request certainly never
 reached the panel, or was refused by its throttle: a retried `add` after the
 panel may have seen it could place a second order. A 429 pauses every request
-of the client, not only the one that got it, so callers do not stampede.
+of the client, not only the one that got it, so callers do not stampede; an
+optional token bucket paces every attempt so the 429 does not come at all.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
+from ._ratelimit import TokenBucket
 from ._stats import StatsCounter
 
 __all__ = ["RetryPolicy", "is_transient", "is_unsent", "sleep"]
@@ -72,6 +74,7 @@ class RetryPolicy:
         initial_delay: float = 0.5,
         max_delay: float = 8.0,
         max_retry_after: float = 60.0,
+        bucket: TokenBucket | None = None,
     ) -> None:
         if max_retries < 0:
             msg = f"max_retries must be 0 or more, not {max_retries}"
@@ -82,6 +85,7 @@ class RetryPolicy:
         self.max_delay = max_delay
         self.max_retry_after = max_retry_after
         self._stats = stats
+        self._bucket = bucket
         self._paused_until = 0.0
 
     async def call(
@@ -96,6 +100,8 @@ class RetryPolicy:
             pause = self._paused_until - time.monotonic()
             if pause > 0:
                 await _sleep(pause)
+            if self._bucket is not None and await self._bucket.acquire(_sleep):
+                self._stats.rate_limit_waits += 1
             try:
                 return await attempt()
             except RateLimitError as exc:

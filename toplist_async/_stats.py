@@ -30,6 +30,8 @@ class ClientStats(msgspec.Struct, frozen=True, kw_only=True):
     """Requests sent again after a transient failure."""
     rate_limit_pauses: int
     """Times a 429 answer paused the whole client."""
+    rate_limit_waits: int
+    """Requests that waited for the client's own `rate_limit` before leaving."""
 
 
 class StatsCounter:
@@ -43,6 +45,7 @@ class StatsCounter:
         self.batches_split = 0
         self.retries = 0
         self.rate_limit_pauses = 0
+        self.rate_limit_waits = 0
 
     def snapshot(self) -> ClientStats:
         """Copy the counters into an immutable `ClientStats`."""
@@ -54,4 +57,5 @@ class StatsCounter:
             batches_split=self.batches_split,
             retries=self.retries,
             rate_limit_pauses=self.rate_limit_pauses,
+            rate_limit_waits=self.rate_limit_waits,
         )

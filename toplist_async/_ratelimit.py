@@ -1,0 +1,65 @@
+"""A client-wide token bucket, so a busy app never earns a 429 in the first place."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+__all__ = ["TokenBucket"]
+
+
+class TokenBucket:
+    """
+    Lets at most `per_minute` requests start in any 60-second window.
+
+    A burst of `burst` requests may start at once; the rest of the minute's
+    budget refills evenly, so a burst plus a minute of refill never exceeds
+    `per_minute` (panels such as Laravel's throttle count a sliding or fixed
+    minute). Callers are served in arrival order: each takes its token at
+    once, possibly on credit, and sleeps until the credit is covered.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not per_minute > 0:
+            msg = f"rate_limit must be a positive number per minute, not {per_minute!r}"
+            raise ValueError(msg)
+        if burst is not None and burst < 1:
+            msg = f"burst must be 1 or more, not {burst!r}"
+            raise ValueError(msg)
+        self.per_minute = per_minute
+        self.burst = burst if burst is not None else max(1, int(per_minute // 10))
+        self._refill_per_second = max(per_minute - self.burst, 1.0) / 60.0
+        self._clock = clock
+        self._tokens = float(self.burst)
+        self._updated = clock()
+
+    def reserve(self) -> float:
+        """Take a token; return how many seconds to wait before using it (0: now)."""
+        now = self._clock()
+        elapsed = now - self._updated
+        self._updated = now
+        refilled = self._tokens + elapsed * self._refill_per_second
+        self._tokens = min(float(self.burst), refilled)
+        self._tokens -= 1.0
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._refill_per_second
+
+    def give_back(self) -> None:
+        """Return a token whose caller left before using it."""
+        self._tokens += 1.0
+
+    async def acquire(self, sleep: Callable[[float], Awaitable[None]]) -> float:
+        """Wait for a token with `sleep`; return the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            try:
+                await sleep(wait)
+            except BaseException:
+                self.give_back()
+                raise
+        return wait
