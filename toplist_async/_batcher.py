@@ -245,10 +245,21 @@ class Batcher(Generic[K, V]):
         outcome: Mapping[K, V | BaseException] | None,
         failure: BaseException | None,
     ) -> None:
-        batch.finished = True
         self._in_flight -= 1
         if batch.task is not None:
             self._tasks.discard(batch.task)
+        self._resolve(batch, outcome, failure)
+        if not self._closed:
+            self._pump()
+
+    def _resolve(
+        self,
+        batch: _Batch[K, V],
+        outcome: Mapping[K, V | BaseException] | None,
+        failure: BaseException | None,
+    ) -> None:
+        """Give every caller of `batch` its own key's answer, or `failure`."""
+        batch.finished = True
         for key, slot in batch.slots.items():
             if self._slots.get(key) is slot:
                 del self._slots[key]
@@ -265,8 +276,6 @@ class Batcher(Generic[K, V]):
                 else:
                     future.set_result(value)  # type: ignore[arg-type]
         self._release_space()
-        if not self._closed:
-            self._pump()
 
     async def _wait_for_space(self) -> None:
         while len(self._slots) >= self._max_pending and not self._closed:
@@ -299,14 +308,8 @@ class Batcher(Generic[K, V]):
         self._open, self._ready = None, deque()
         closed = ClientClosedError("the client was closed before the request was sent")
         for batch in unsent:
-            batch.finished = True
-            for key, slot in batch.slots.items():
-                if self._slots.get(key) is slot:
-                    del self._slots[key]
-                for future in slot.futures:
-                    if not future.done():
-                        future.set_exception(closed)
-        self._release_space()
+            self._resolve(batch, None, closed)
+        self._release_space()  # loads waiting for room see the client closed
         tasks = list(self._tasks)
         if self._abandon_unwanted:
             for task in tasks:

@@ -11,6 +11,7 @@ from typing import Any, Self, TypeVar, Unpack
 
 import aiohttp
 
+from ._arguments import order_fields, order_id, order_ids
 from ._batcher import Batcher
 from ._decode import to_balance, to_cancels, to_order_id, to_services, to_statuses
 from ._exceptions import (
@@ -23,7 +24,6 @@ from ._exceptions import (
     OrderOutcomeUnknown,
     ResponseValidationError,
 )
-from ._ids import order_id, order_ids
 from ._models import Balance, CancelResult, OrderStatus, Service
 from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy, is_transient, is_unsent
@@ -34,7 +34,6 @@ from ._transport import Auth, Encoding, Transport, check_base_url
 __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
 
 DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
-_RESERVED_FIELDS = frozenset({"key", "action"})
 # A 401/403 that names the key is about the account, not one order: splitting
 # the batch to find "the" bad order would only multiply the failing requests.
 _ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
@@ -50,15 +49,6 @@ def _refused_for_one_order(exc: APIError) -> bool:
     return (
         isinstance(exc, AuthenticationError) or exc.status_code == 404
     ) and not _ACCOUNT_WORDS.search(exc.message)
-
-
-def _wire_value(value: object) -> object:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, list | tuple):
-        # Multi-line fields (comments, usernames) travel one entry per line.
-        return "\n".join(str(item) for item in value)
-    return value
 
 
 class ToplistClient:
@@ -215,19 +205,16 @@ class ToplistClient:
         never reached the panel. If it may have, `OrderOutcomeUnknown` is raised:
         check the panel before placing the order again.
         """
-        reserved = _RESERVED_FIELDS & fields.keys()
-        if reserved:
-            msg = f"{', '.join(sorted(reserved))} cannot be set by the caller"
-            raise ValueError(msg)
-        given = {
-            "service": order_id(service),
-            "link": link,
-            "quantity": quantity,
-            "interval": interval,
-            "runs": runs,
-            **fields,
-        }
-        order = {name: _wire_value(v) for name, v in given.items() if v is not None}
+        order = order_fields(
+            {
+                "service": order_id(service),
+                "link": link,
+                "quantity": quantity,
+                "interval": interval,
+                "runs": runs,
+                **fields,
+            }
+        )
         try:
             return to_order_id(await self._send("add", order, is_unsent))
         except (

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict
 
+from ._arguments import order_id
 from ._exceptions import ClientClosedError, OrderError, ToplistError
-from ._ids import order_id
 from ._models import OrderState, OrderStatus
 
 if TYPE_CHECKING:

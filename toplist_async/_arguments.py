@@ -1,11 +1,13 @@
-"""Checking and normalising the order ids callers pass, before anything is sent."""
+"""Checking and normalising what callers pass, before anything is sent."""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["order_id", "order_ids"]
+__all__ = ["order_fields", "order_id", "order_ids"]
+
+_RESERVED_FIELDS = frozenset({"key", "action"})
 
 
 def order_id(value: object) -> int:
@@ -44,3 +46,27 @@ def order_ids(values: Iterable[object]) -> list[int]:
         msg = "no order ids given"
         raise ValueError(msg)
     return ids
+
+
+def order_fields(fields: Mapping[str, object]) -> dict[str, object]:
+    """
+    The fields of an `add` as they go on the wire.
+
+    None values are left out, booleans become 1/0 and a list is sent one
+    entry per line (comments, usernames); `key` and `action` are refused.
+    """
+    reserved = _RESERVED_FIELDS & fields.keys()
+    if reserved:
+        msg = f"{', '.join(sorted(reserved))} cannot be set by the caller"
+        raise ValueError(msg)
+    return {
+        name: _wire_value(value) for name, value in fields.items() if value is not None
+    }
+
+
+def _wire_value(value: object) -> object:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | tuple):
+        return "\n".join(str(item) for item in value)
+    return value
