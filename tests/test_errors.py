@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
@@ -443,43 +443,41 @@ async def test_answer_is_classified(
     assert sleeps == []
 
 
+def _http_date_in(seconds: float) -> dict[str, str]:
+    when = datetime.now(UTC) + timedelta(seconds=seconds)
+    return {"Retry-After": format_datetime(when, usegmt=True)}
+
+
+def _reset_in(seconds: int) -> dict[str, str]:
+    return {"X-RateLimit-Reset": str(int(time.time()) + seconds)}
+
+
 @pytest.mark.parametrize(
-    ("headers", "low", "high"),
+    ("make_headers", "low", "high"),
     [
         pytest.param(
-            {
-                "Retry-After": format_datetime(
-                    datetime.now(UTC) + timedelta(seconds=120), usegmt=True
-                )
-            },
-            100.0,
-            121.0,
-            id="retry-after-http-date",
+            lambda: _http_date_in(120), 100.0, 121.0, id="retry-after-http-date"
         ),
         pytest.param(
-            {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
+            lambda: {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
             0.0,
             0.0,
             id="retry-after-date-in-the-past",
         ),
-        pytest.param(
-            {"X-RateLimit-Reset": str(int(time.time()) + 42)},
-            30.0,
-            42.0,
-            id="x-ratelimit-reset",
-        ),
+        pytest.param(lambda: _reset_in(42), 30.0, 42.0, id="x-ratelimit-reset"),
     ],
 )
 async def test_rate_limit_wait_from_headers(
     scripted: ScriptedPanel,
     client: ToplistClient,
-    headers: dict[str, str],
+    make_headers: Callable[[], dict[str, str]],
     low: float,
     high: float,
 ) -> None:
     """A 429's wait is read from an HTTP-date `Retry-After` or `X-RateLimit-Reset`."""
+    # Built when the test runs, not when it is collected: the suite takes time.
     scripted.handler = respond(
-        b'{"message": "Too Many Attempts."}', status=429, headers=headers
+        b'{"message": "Too Many Attempts."}', status=429, headers=make_headers()
     )
     with pytest.raises(RateLimitError) as caught:
         await client.balance()

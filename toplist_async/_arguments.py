@@ -10,15 +10,15 @@ __all__ = ["order_fields", "order_id", "order_ids"]
 _RESERVED_FIELDS = frozenset({"key", "action"})
 
 
-def order_id(value: object) -> int:
-    """Return `value` as a positive int order id, or raise `TypeError`/`ValueError`."""
+def order_id(value: object, *, what: str = "an order id") -> int:
+    """Return `value` as a positive int id, or raise `TypeError`/`ValueError`."""
     if isinstance(value, bool):
-        msg = f"an order id must be an int or a numeric string, not {value!r}"
+        msg = f"{what} must be an int or a numeric string, not {value!r}"
         raise TypeError(msg)
     if isinstance(value, str):
         text = value.strip()
         if not text.isascii() or not text.isdigit():
-            msg = f"an order id must be a positive whole number, not {value!r}"
+            msg = f"{what} must be a positive whole number, not {value!r}"
             raise ValueError(msg)
         number = int(text)
     else:
@@ -26,12 +26,12 @@ def order_id(value: object) -> int:
             number = operator.index(value)  # type: ignore[arg-type]
         except TypeError:
             msg = (
-                "an order id must be an int or a numeric string, "
+                f"{what} must be an int or a numeric string, "
                 f"not {type(value).__name__} {value!r}"
             )
             raise TypeError(msg) from None
     if number <= 0:
-        msg = f"an order id must be positive, not {value!r}"
+        msg = f"{what} must be positive, not {value!r}"
         raise ValueError(msg)
     return number
 

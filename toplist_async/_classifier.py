@@ -120,7 +120,7 @@ def raise_for_answer(
         message = (_error_message(body) if is_json else None) or (
             str(body["message"])
             if is_json and isinstance(body, dict) and body.get("message")
-            else f"HTTP {status}"
+            else "the panel answered with an error and no message"
         )
     raise _error_for(status, headers, message, body)
 

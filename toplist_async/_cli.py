@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -23,6 +24,7 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
+from ._models import OrderStatus
 from ._progress import Progress
 
 __all__ = ["EXIT_CODES", "main"]
@@ -64,6 +66,12 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
         action="store_true",
         default=False if defaults else argparse.SUPPRESS,
         help="print JSON for scripts instead of tables",
+    )
+    parser.add_argument(
+        "--allow-http",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="allow plain http:// to a remote host (the key travels unencrypted)",
     )
     parser.add_argument(
         "--timeout",
@@ -118,19 +126,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _text(value: object) -> str:
+    """A cell for people: money in plain notation (`0.0000004`, never `4E-7`)."""
+    if value is None:
+        return ""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
 def _plain(value: object) -> Any:
+    """Builtins for `--json`; money stays an exact string in plain notation."""
+
     def hook(obj: object) -> Any:
         if isinstance(obj, OrderError):
             return {"order_id": obj.order_id, "error": obj.message}
         raise NotImplementedError(type(obj))
 
-    return msgspec.to_builtins(value, enc_hook=hook, str_keys=True)
+    def money_as_text(obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            return format(obj, "f")
+        if isinstance(obj, dict):
+            return {key: money_as_text(item) for key, item in obj.items()}
+        if isinstance(obj, list):
+            return [money_as_text(item) for item in obj]
+        return obj
+
+    builtins = msgspec.to_builtins(
+        value, enc_hook=hook, str_keys=True, builtin_types=(Decimal,)
+    )
+    return money_as_text(builtins)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [
         [str(c) for c in headers],
-        *[["" if c is None else str(c) for c in r] for r in rows],
+        *[[_text(c) for c in r] for r in rows],
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
@@ -142,15 +171,22 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 async def _run_action(args: argparse.Namespace) -> int:
     base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL") or DEFAULT_BASE_URL
+    api_key = args.api_key or os.environ.get("TOPLIST_API_KEY")
+    if not api_key:
+        msg = "no API key: pass --api-key or set TOPLIST_API_KEY"
+        raise ValueError(msg)
     async with ToplistClient(
-        args.api_key, base_url=base_url, timeout=args.timeout
+        api_key, base_url=base_url, timeout=args.timeout, allow_http=args.allow_http
     ) as client:
         result, text = await _ACTIONS[args.command](client, args)
     print(msgspec.json.encode(_plain(result)).decode() if args.json else text)
-    if isinstance(result, dict) and any(
-        isinstance(outcome, OrderError) for outcome in result.values()
-    ):
-        return 10
+    if isinstance(result, dict):
+        refused = sum(isinstance(o, OrderError) for o in result.values())
+        if refused:
+            print(
+                f"toplist: {refused} of {len(result)} orders refused", file=sys.stderr
+            )
+            return 10
     return 0
 
 
@@ -166,7 +202,7 @@ async def _services(client: ToplistClient, args: argparse.Namespace) -> Output:
 
 async def _balance(client: ToplistClient, args: argparse.Namespace) -> Output:
     balance = await client.balance()
-    return balance, f"{balance.balance} {balance.currency}"
+    return balance, f"{_text(balance.balance)} {balance.currency}"
 
 
 async def _add(client: ToplistClient, args: argparse.Namespace) -> Output:
@@ -174,16 +210,17 @@ async def _add(client: ToplistClient, args: argparse.Namespace) -> Output:
     if bad:
         msg = f"--field takes NAME=VALUE, not {bad[0]!r}"
         raise ValueError(msg)
+    named = {name: getattr(args, name) for name in _ADD_OPTIONS}
     extra = dict(field.split("=", 1) for field in args.field)
-    order = await client.add(
-        service=args.service,
-        link=args.link,
-        quantity=args.quantity,
-        interval=args.interval,
-        runs=args.runs,
-        **extra,
-    )
+    clash = sorted(extra.keys() & {"service", *_ADD_OPTIONS})
+    if clash:
+        msg = f"use --{clash[0]} instead of --field {clash[0]}=..."
+        raise ValueError(msg)
+    order = await client.add(service=args.service, **named, **extra)
     return order, str(order)
+
+
+_ADD_OPTIONS = ("link", "quantity", "interval", "runs")
 
 
 async def _status_or_cancel(client: ToplistClient, args: argparse.Namespace) -> Output:
@@ -226,23 +263,33 @@ async def _many(
 
 
 def _outcome_table(outcomes: dict[int, Any]) -> str:
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for order, outcome in outcomes.items():
         if isinstance(outcome, OrderError):
-            rows.append((order, "error", outcome.message, "", ""))
-        elif hasattr(outcome, "status"):
-            rows.append(
-                (
-                    order,
-                    outcome.raw_status,
-                    outcome.remains,
-                    outcome.charge,
-                    outcome.currency,
-                )
-            )
+            rows.append((order, "refused", "", "", "", outcome.message))
+        elif isinstance(outcome, OrderStatus):
+            state, remains = outcome.raw_status, outcome.remains
+            rows.append((order, state, remains, outcome.charge, outcome.currency, ""))
         else:
-            rows.append((order, "cancel asked", "", outcome.refund, ""))
-    return _table(("order", "status", "remains", "charge/refund", "currency"), rows)
+            rows.append((order, "cancel asked", "", outcome.refund, "", ""))
+    headers = ("order", "status", "remains", "charge/refund", "currency", "detail")
+    return _table(headers, rows)
+
+
+def _subcommand_at(words: Sequence[str]) -> int | None:
+    """Where the subcommand stands: the first word that is no option or value."""
+    skip = False
+    for where, word in enumerate(words):
+        if skip:
+            skip = False
+        elif word in _VALUED_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            return where
+    return None
+
+
+_VALUED_OPTIONS = frozenset({"--api-key", "--base-url", "--timeout"})
 
 
 def _exit_code(exc: BaseException) -> int:
@@ -252,11 +299,11 @@ def _exit_code(exc: BaseException) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `toplist` command; return its exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
-    if "fake-panel" in words:
+    where = _subcommand_at(words)
+    if where is not None and words[where] == "fake-panel":
         # The fake panel has options of its own: hand it every word but its name.
         from .testing import run as run_panel
 
-        where = words.index("fake-panel")
         return run_panel(words[:where] + words[where + 1 :], prog="toplist fake-panel")
     args = _parser().parse_args(words)
     try:

@@ -207,7 +207,7 @@ class ToplistClient:
         """
         order = order_fields(
             {
-                "service": order_id(service),
+                "service": order_id(service, what="a service id"),
                 "link": link,
                 "quantity": quantity,
                 "interval": interval,
