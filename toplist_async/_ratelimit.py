@@ -29,8 +29,8 @@ class TokenBucket:
         if not per_minute > 0:
             msg = f"rate_limit must be a positive number per minute, not {per_minute!r}"
             raise ValueError(msg)
-        if burst is not None and burst < 1:
-            msg = f"burst must be 1 or more, not {burst!r}"
+        if burst is not None and not 1 <= burst <= per_minute:
+            msg = f"burst must be between 1 and {per_minute}, not {burst!r}"
             raise ValueError(msg)
         self.per_minute = per_minute
         self.burst = burst if burst is not None else max(1, int(per_minute // 10))

@@ -97,11 +97,7 @@ class RetryPolicy:
         """Run `attempt` until it succeeds, fails for good, or the budget is spent."""
 
         async def paced_attempt() -> T:
-            pause = self._paused_until - time.monotonic()
-            if pause > 0:
-                await _sleep(pause)
-            if self._bucket is not None and await self._bucket.acquire(_sleep):
-                self._stats.rate_limit_waits += 1
+            await self._pace()
             try:
                 return await attempt()
             except RateLimitError as exc:
@@ -128,6 +124,24 @@ class RetryPolicy:
             reraise=True,
         )
         return await retrying(paced_attempt)
+
+    async def _pace(self) -> None:
+        """Wait out the client-wide 429 pause, then take a token of the bucket."""
+        served = 0.0  # the end of the pause already waited for
+        while True:
+            until = self._paused_until
+            if until > served:
+                pause = until - time.monotonic()
+                if pause > 0:
+                    await _sleep(pause)
+                served = until
+            if self._bucket is not None and await self._bucket.acquire(_sleep):
+                self._stats.rate_limit_waits += 1
+            if self._paused_until <= served:
+                return
+            # A 429 paused the client while this caller waited for its token.
+            if self._bucket is not None:
+                self._bucket.give_back()
 
     def _pause(self, exc: RateLimitError) -> None:
         wait = exc.retry_after

@@ -206,7 +206,9 @@ class OrderTracker:
             self._updates.put_nowait(_END)
 
     def _start(self) -> None:
-        if self._scheduler is None and not self._closed:
+        # A watch that ended (all orders final) starts again for a new order.
+        idle = self._scheduler is None or self._scheduler.done()
+        if idle and not self._closed:
             self._scheduler = asyncio.get_running_loop().create_task(self._schedule())
 
     async def _schedule(self) -> None:
