@@ -16,7 +16,6 @@ from toplist_async._exceptions import (
     ClientClosedError,
     OrderError,
 )
-from toplist_async._stats import StatsCounter
 
 OMIT = object()
 """A per-key outcome that makes the fake loader leave the key out of its mapping."""
@@ -86,12 +85,10 @@ def make(
     max_in_flight: int = 8,
     max_pending: int = 10_000,
     abandon_unwanted: bool = True,
-) -> tuple[Batcher[int, str], StatsCounter]:
-    stats = StatsCounter()
+) -> Batcher[int, str]:
     batcher: Batcher[int, str] = Batcher(
         loader,
         action="status",
-        stats=stats,
         on_missing=lambda k: OrderError(k, "missing"),
         window=window,
         max_batch_size=max_batch_size,
@@ -99,7 +96,7 @@ def make(
         max_pending=max_pending,
         abandon_unwanted=abandon_unwanted,
     )
-    return batcher, stats
+    return batcher
 
 
 async def settle(iterations: int = 10) -> None:
@@ -163,12 +160,12 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
 async def test_loads_of_one_iteration_form_one_batch() -> None:
     """With window=0, loads made in the same loop iteration go out as one call."""
     loader = FakeLoader()
-    batcher, stats = make(loader)
+    batcher = make(loader)
     tasks = spawn(batcher, 5, 3, 9, 1)
     assert [await t for t in tasks] == [value_of(k) for k in (5, 3, 9, 1)]
     assert loader.calls == [[5, 3, 9, 1]]
-    assert stats.awaits["status"] == 4
-    assert stats.ids_merged == 0
+    assert batcher.awaits == 4
+    assert batcher.merged == 0
 
 
 @pytest.mark.parametrize(
@@ -183,7 +180,7 @@ async def test_window_decides_which_iterations_share_a_batch(
 ) -> None:
     """Loads a few iterations apart share a batch only when the window covers them."""
     loader = FakeLoader()
-    batcher, _ = make(loader, window=window)
+    batcher = make(loader, window=window)
     tasks = []
     for key in (1, 2, 3, 4):
         tasks += spawn(batcher, key)
@@ -195,7 +192,7 @@ async def test_window_decides_which_iterations_share_a_batch(
 async def test_full_batch_leaves_at_once_and_next_one_starts_filling() -> None:
     """Reaching max_batch_size sends the batch without waiting for the window."""
     loader = FakeLoader()
-    batcher, _ = make(loader, window=60.0, max_batch_size=3)
+    batcher = make(loader, window=60.0, max_batch_size=3)
     tasks = spawn(batcher, *range(1, 8))
     await settle()
     assert loader.calls == [[1, 2, 3], [4, 5, 6]]
@@ -212,18 +209,18 @@ async def test_full_batch_leaves_at_once_and_next_one_starts_filling() -> None:
 async def test_identical_waiting_ids_are_loaded_once() -> None:
     """Duplicate ids waiting in the open batch take one slot; every caller gets it."""
     loader = FakeLoader()
-    batcher, stats = make(loader)
+    batcher = make(loader)
     tasks = spawn(batcher, 1, 2, 1, 1, 2)
     assert [await t for t in tasks] == [value_of(k) for k in (1, 2, 1, 1, 2)]
     assert loader.calls == [[1, 2]]
-    assert stats.awaits["status"] == 5
-    assert stats.ids_merged == 3
+    assert batcher.awaits == 5
+    assert batcher.merged == 3
 
 
 async def test_id_in_flight_is_joined_not_asked_again() -> None:
     """A load of an id already in flight waits for that request's answer."""
     loader = FakeLoader()
-    batcher, stats = make(loader)
+    batcher = make(loader)
     gate = loader.hold()
     first = spawn(batcher, 1)
     await settle()
@@ -232,18 +229,18 @@ async def test_id_in_flight_is_joined_not_asked_again() -> None:
     assert loader.calls == [[1], [2]]
     gate.set()
     assert [await t for t in first + later] == [value_of(1), value_of(1), value_of(2)]
-    assert stats.ids_merged == 1
+    assert batcher.merged == 1
 
 
 async def test_nothing_is_cached_across_batches() -> None:
     """Once a batch is answered, the next load of the same id asks again."""
     loader = FakeLoader()
-    batcher, stats = make(loader)
+    batcher = make(loader)
     assert await batcher.load(7) == value_of(7)
     loader.outcomes[7] = "changed"
     assert await batcher.load(7) == "changed"
     assert loader.calls == [[7], [7]]
-    assert stats.ids_merged == 0
+    assert batcher.merged == 0
 
 
 # --- outcomes ----------------------------------------------------------------
@@ -254,7 +251,7 @@ async def test_per_id_error_and_missing_id_fail_only_their_callers() -> None:
     loader = FakeLoader()
     refused = OrderError(2, "refused")
     loader.outcomes = {2: refused, 3: OMIT}
-    batcher, _ = make(loader)
+    batcher = make(loader)
     tasks = spawn(batcher, 1, 2, 3, 4, 2, 3)
     got = [await outcome(t) for t in tasks]
     assert got[0] == value_of(1)
@@ -285,7 +282,7 @@ async def test_loader_failure_fails_only_the_callers_of_its_batch(
     loader = FakeLoader()
     loader.fail_if = {1: error}
     loader.delay_iterations = delay
-    batcher, _ = make(loader, max_batch_size=2)
+    batcher = make(loader, max_batch_size=2)
     tasks = spawn(batcher, 1, 2, 1, 3, 4)
     got = [await outcome(t) for t in tasks]
     assert got[0] is error
@@ -301,7 +298,7 @@ async def test_cancelled_error_raised_by_the_loader_strands_nobody(delay: int) -
     loader = FakeLoader()
     loader.fail_if = {1: asyncio.CancelledError()}
     loader.delay_iterations = delay
-    batcher, _ = make(loader, max_in_flight=1)
+    batcher = make(loader, max_in_flight=1)
     tasks = spawn(batcher, 1, 2, 1)
     for got in [await outcome(t) for t in tasks]:
         assert isinstance(got, APIConnectionError)
@@ -329,7 +326,7 @@ async def test_cancelling_waiters_before_dispatch(
 ) -> None:
     """An id whose waiters all left is dropped, and an emptied batch is not sent."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_in_flight=1)
+    batcher = make(loader, max_in_flight=1)
     gate, blocker = await hold_the_only_slot(loader, batcher)
     tasks = spawn(batcher, *keys)
     await settle()
@@ -367,7 +364,7 @@ async def test_cancelling_waiters_after_dispatch(
 ) -> None:
     """A sent batch runs while anyone waits; unwanted, it is cancelled if allowed."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_in_flight=1, abandon_unwanted=abandon)
+    batcher = make(loader, max_in_flight=1, abandon_unwanted=abandon)
     gate = loader.hold()
     tasks = spawn(batcher, *keys)
     await settle()
@@ -393,7 +390,7 @@ async def test_cancelling_waiters_after_dispatch(
 async def test_abandon_right_after_dispatch_gives_back_the_in_flight_slot() -> None:
     """A status batch abandoned before its loader ran must not occupy a slot forever."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_in_flight=1)
+    batcher = make(loader, max_in_flight=1)
     first = spawn(batcher, 1)[0]
     await asyncio.sleep(0)  # `first` enqueues; the batch is sent next iteration
     first.cancel()  # ...and its caller leaves right after, before the loader starts
@@ -414,7 +411,7 @@ async def test_aclose_right_after_dispatch_strands_nobody(
 ) -> None:
     """Closing between a batch's dispatch and its loader's start still answers all."""
     loader = FakeLoader()
-    batcher, _ = make(loader, abandon_unwanted=abandon)
+    batcher = make(loader, abandon_unwanted=abandon)
     task = spawn(batcher, 1)[0]
     await asyncio.sleep(0)  # the caller enqueues
     await asyncio.sleep(0)  # the batch is sent; its task has not run yet
@@ -426,14 +423,14 @@ async def test_aclose_right_after_dispatch_strands_nobody(
 async def test_cancelling_20000_waiters_of_one_id_is_fast(dispatched: bool) -> None:
     """Leaving is O(1) per waiter: 20,000 callers of one id cancel in well under 2 s."""
     loader = FakeLoader()
-    batcher, stats = make(loader, max_in_flight=1)
+    batcher = make(loader, max_in_flight=1)
     if dispatched:
         gate = loader.hold()
     else:
         gate, blocker = await hold_the_only_slot(loader, batcher)
     tasks = spawn(batcher, *[1] * 20_000)
     await settle(2)
-    assert stats.ids_merged == 19_999
+    assert batcher.merged == 19_999
     started = time.perf_counter()
     for task in tasks:
         task.cancel()
@@ -458,7 +455,7 @@ async def test_load_many_returns_values_and_errors_by_id() -> None:
     loader = FakeLoader()
     refused = OrderError(2, "refused")
     loader.outcomes = {2: refused, 3: OMIT}
-    batcher, _ = make(loader)
+    batcher = make(loader)
     got = await batcher.load_many([1, 2, 3, 4])
     assert got.keys() == {1, 2, 3, 4}
     assert got[1] == value_of(1)
@@ -475,7 +472,7 @@ async def test_load_many_returns_a_failed_batch_error_for_each_of_its_ids() -> N
     loader = FakeLoader()
     error = RuntimeError("down")
     loader.fail_if = {3: error}
-    batcher, _ = make(loader, max_batch_size=2)
+    batcher = make(loader, max_batch_size=2)
     got = await batcher.load_many([1, 2, 3, 4, 5])
     assert got == {1: value_of(1), 2: value_of(2), 3: error, 4: error, 5: value_of(5)}
 
@@ -483,7 +480,7 @@ async def test_load_many_returns_a_failed_batch_error_for_each_of_its_ids() -> N
 async def test_load_many_merges_with_concurrent_loads() -> None:
     """Ids of a load_many already waiting for a load share one slot."""
     loader = FakeLoader()
-    batcher, stats = make(loader)
+    batcher = make(loader)
     single = spawn(batcher, 2)[0]
     many = asyncio.create_task(batcher.load_many([1, 2, 3]))
     also = spawn(batcher, 3)[0]
@@ -491,14 +488,14 @@ async def test_load_many_merges_with_concurrent_loads() -> None:
     assert [await single, await also] == [value_of(2), value_of(3)]
     assert len(loader.calls) == 1
     assert sorted(loader.calls[0]) == [1, 2, 3]
-    assert stats.awaits["status"] == 5
-    assert stats.ids_merged == 2
+    assert batcher.awaits == 5
+    assert batcher.merged == 2
 
 
 async def test_cancelled_load_many_releases_its_ids() -> None:
     """Cancelling load_many drops the ids only it wanted; shared ids stay asked."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_in_flight=1, max_pending=4)
+    batcher = make(loader, max_in_flight=1, max_pending=4)
     gate, blocker = await hold_the_only_slot(loader, batcher)
     many = asyncio.create_task(batcher.load_many([1, 2, 3]))
     single = spawn(batcher, 2)[0]
@@ -519,7 +516,7 @@ async def test_cancelled_load_many_releases_its_ids() -> None:
 async def test_cancelled_load_many_abandons_its_sent_batch() -> None:
     """A load_many cancelled after dispatch abandons a batch nobody else wants."""
     loader = FakeLoader()
-    batcher, _ = make(loader)
+    batcher = make(loader)
     loader.hold()
     many = asyncio.create_task(batcher.load_many([1, 2]))
     await settle()
@@ -536,7 +533,7 @@ async def test_at_most_max_in_flight_loader_calls_run_at_once() -> None:
     """No more than max_in_flight loader calls are running at any moment."""
     loader = FakeLoader()
     loader.delay_iterations = 3
-    batcher, _ = make(loader, max_batch_size=1, max_in_flight=2)
+    batcher = make(loader, max_batch_size=1, max_in_flight=2)
     tasks = spawn(batcher, *range(1, 7))
     assert [await t for t in tasks] == [value_of(k) for k in range(1, 7)]
     assert loader.max_active == 2
@@ -546,7 +543,7 @@ async def test_at_most_max_in_flight_loader_calls_run_at_once() -> None:
 async def test_batch_queued_behind_the_in_flight_limit_keeps_filling() -> None:
     """A batch whose window closed while no slot was free fills up to its size."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_batch_size=3, max_in_flight=1)
+    batcher = make(loader, max_batch_size=3, max_in_flight=1)
     gate, blocker = await hold_the_only_slot(loader, batcher)
     tasks = []
     for key in range(1, 6):
@@ -561,7 +558,7 @@ async def test_batch_queued_behind_the_in_flight_limit_keeps_filling() -> None:
 async def test_max_pending_makes_new_ids_wait_for_space() -> None:
     """Past max_pending unique ids, a new id waits; a pending id joins at once."""
     loader = FakeLoader()
-    batcher, stats = make(loader, max_pending=3)
+    batcher = make(loader, max_pending=3)
     gate = loader.hold()
     first = spawn(batcher, 1, 2, 3)
     await settle()
@@ -569,7 +566,7 @@ async def test_max_pending_makes_new_ids_wait_for_space() -> None:
     joined = spawn(batcher, 2)[0]
     await settle()
     assert not late.done()
-    assert stats.awaits["status"] == 4  # 1, 2, 3 and the merged 2; not 4 yet
+    assert batcher.awaits == 4  # 1, 2, 3 and the merged 2; not 4 yet
     assert loader.calls == [[1, 2, 3]]
     gate.set()
     assert [await t for t in first] == [value_of(k) for k in (1, 2, 3)]
@@ -581,7 +578,7 @@ async def test_max_pending_makes_new_ids_wait_for_space() -> None:
 async def test_load_many_past_max_pending_proceeds_as_space_frees() -> None:
     """A load_many larger than max_pending completes, never asking for more at once."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_pending=2, max_batch_size=10)
+    batcher = make(loader, max_pending=2, max_batch_size=10)
     got = await asyncio.wait_for(batcher.load_many(range(1, 8)), 1)
     assert got == {k: value_of(k) for k in range(1, 8)}
     assert all(len(keys) <= 2 for keys in loader.calls)
@@ -591,7 +588,7 @@ async def test_load_many_past_max_pending_proceeds_as_space_frees() -> None:
 async def test_space_freed_by_a_cancelled_id_admits_a_waiting_load() -> None:
     """When an unsent id's last waiter leaves, a load waiting for space proceeds."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_in_flight=1, max_pending=2)
+    batcher = make(loader, max_in_flight=1, max_pending=2)
     gate, blocker = await hold_the_only_slot(loader, batcher)
     leaving, waiting = spawn(batcher, 1, 2)
     await settle()
@@ -606,7 +603,7 @@ async def test_space_freed_by_a_cancelled_id_admits_a_waiting_load() -> None:
 async def test_load_waiting_for_space_can_be_cancelled() -> None:
     """A load cancelled while waiting for space never reaches a batch."""
     loader = FakeLoader()
-    batcher, stats = make(loader, max_in_flight=1, max_pending=1)
+    batcher = make(loader, max_in_flight=1, max_pending=1)
     gate, blocker = await hold_the_only_slot(loader, batcher)
     waiting = spawn(batcher, 5)[0]
     await settle()
@@ -617,7 +614,7 @@ async def test_load_waiting_for_space_can_be_cancelled() -> None:
     await settle()
     assert waiting.cancelled()
     assert loader.calls == [[0]]
-    assert stats.awaits["status"] == 1
+    assert batcher.awaits == 1
 
 
 @pytest.mark.parametrize(
@@ -641,7 +638,7 @@ def test_invalid_limits_are_refused(limits: dict[str, float]) -> None:
 async def test_aclose_fails_unsent_and_cancels_sent_status_batches() -> None:
     """Closing a status batcher fails every waiter with ClientClosedError at once."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_batch_size=2, max_in_flight=1)
+    batcher = make(loader, max_batch_size=2, max_in_flight=1)
     loader.hold()  # never released: aclose must not wait for it
     tasks = spawn(batcher, 1, 2, 3, 4, 5, 1)
     await settle()
@@ -657,7 +654,7 @@ async def test_aclose_fails_unsent_and_cancels_sent_status_batches() -> None:
 async def test_aclose_lets_sent_mutation_batches_finish() -> None:
     """Closing a mutation batcher waits for sent batches and fails only unsent ones."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_batch_size=2, max_in_flight=1, abandon_unwanted=False)
+    batcher = make(loader, max_batch_size=2, max_in_flight=1, abandon_unwanted=False)
     gate = loader.hold()
     sent = spawn(batcher, 1, 2, 1)
     unsent = spawn(batcher, 3, 4, 5)
@@ -679,7 +676,7 @@ async def test_aclose_lets_sent_mutation_batches_finish() -> None:
 async def test_aclose_wakes_loads_waiting_for_space() -> None:
     """A load blocked by max_pending gets ClientClosedError when the batcher closes."""
     loader = FakeLoader()
-    batcher, _ = make(loader, max_pending=1)
+    batcher = make(loader, max_pending=1)
     loader.hold()
     held, waiting = spawn(batcher, 1, 2)
     await settle()
@@ -693,7 +690,7 @@ async def test_aclose_wakes_loads_waiting_for_space() -> None:
 async def test_aclose_is_idempotent_and_later_loads_are_refused() -> None:
     """After aclose, load and load_many raise ClientClosedError without a call."""
     loader = FakeLoader()
-    batcher, stats = make(loader)
+    batcher = make(loader)
     await batcher.aclose()
     await batcher.aclose()
     with pytest.raises(ClientClosedError):
@@ -701,4 +698,4 @@ async def test_aclose_is_idempotent_and_later_loads_are_refused() -> None:
     with pytest.raises(ClientClosedError):
         await batcher.load_many([1, 2])
     assert loader.calls == []
-    assert stats.awaits["status"] == 0
+    assert batcher.awaits == 0

@@ -12,7 +12,6 @@ from hypothesis import Phase, given, settings, strategies as st
 
 from toplist_async._batcher import Batcher
 from toplist_async._exceptions import ClientClosedError, OrderError
-from toplist_async._stats import StatsCounter
 
 Value = tuple[str, int]
 KEYS = st.integers(min_value=1, max_value=8)
@@ -139,11 +138,9 @@ async def play(sc: Scenario) -> None:
     reported: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
     loader = Recorder(sc)
-    stats = StatsCounter()
     batcher: Batcher[int, Value] = Batcher(
         loader,
         action="status",
-        stats=stats,
         on_missing=lambda k: OrderError(k, "missing"),
         window=0,
         max_batch_size=sc.max_batch_size,
@@ -192,7 +189,7 @@ async def play(sc: Scenario) -> None:
     # Each unmerged await opens one slot, sent at most once (exactly once if
     # nobody left); the many-key awaits count one per key.
     sent = sum(len(keys) for keys in loader.calls)
-    slots = stats.awaits["status"] - stats.ids_merged
+    slots = batcher.awaits - batcher.merged
     assert sent <= slots
     if not cancelled_any and not closed:
         assert sent == slots
@@ -247,11 +244,9 @@ def test_one_iteration_of_loads_needs_ceil_unique_over_size_calls(
             await asyncio.sleep(0)
             return {key: key * 1_000 for key in batch}
 
-        stats = StatsCounter()
         batcher: Batcher[int, int] = Batcher(
             loader,
             action="status",
-            stats=stats,
             on_missing=lambda k: OrderError(k, "missing"),
             window=0,
             max_batch_size=max_batch_size,
@@ -265,8 +260,8 @@ def test_one_iteration_of_loads_needs_ceil_unique_over_size_calls(
         assert len(calls) == math.ceil(len(unique) / max_batch_size)
         assert [key for call in calls for key in call] == unique
         assert all(len(call) <= max_batch_size for call in calls)
-        assert stats.awaits["status"] == len(keys)
-        assert stats.ids_merged == len(keys) - len(unique)
+        assert batcher.awaits == len(keys)
+        assert batcher.merged == len(keys) - len(unique)
         await batcher.aclose()
 
     asyncio.run(scenario())

@@ -12,6 +12,8 @@ _RESERVED_FIELDS = frozenset({"key", "action"})
 
 def order_id(value: object, *, what: str = "an order id") -> int:
     """Return `value` as a positive int id, or raise `TypeError`/`ValueError`."""
+    if type(value) is int and value > 0:
+        return value
     if isinstance(value, bool):
         msg = f"{what} must be an int or a numeric string, not {value!r}"
         raise TypeError(msg)

@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from ._exceptions import APIConnectionError, ClientClosedError
-from ._stats import StatsCounter
 
 __all__ = ["Batcher"]
 
@@ -25,17 +24,52 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _MISSING = object()
+_PENDING = object()
+
+
+def _deliver(waiter: _Waiter[K, V], key: K, value: V | BaseException) -> None:
+    if isinstance(waiter, _Group):
+        waiter.put(key, value)
+    elif not waiter.done():
+        if isinstance(value, BaseException):
+            waiter.set_exception(value)
+        else:
+            waiter.set_result(value)
+
+
+class _Group(Generic[K, V]):
+    """The one waiter of a `load_many` call: collects its keys' answers."""
+
+    __slots__ = ("future", "remaining", "results", "sealed")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+        self.results: dict[K, V | BaseException] = {}
+        self.remaining = 0
+        self.sealed = False
+
+    def put(self, key: K, value: V | BaseException) -> None:
+        self.results[key] = value
+        self.remaining -= 1
+        if not self.remaining and self.sealed and not self.future.done():
+            self.future.set_result(None)
+
+
+# A caller's own future (`load`) or a whole `load_many` call.
+_Waiter = _Group[K, V] | asyncio.Future[V]
 
 
 class _Slot(Generic[K, V]):
-    """One id of one batch: the futures of its callers and how many still wait."""
+    """One id of one batch: its waiters and how many of them still wait."""
 
-    __slots__ = ("batch", "futures", "key", "live")
+    __slots__ = ("batch", "first", "key", "live", "others")
 
-    def __init__(self, batch: _Batch[K, V], key: K, future: asyncio.Future[V]) -> None:
+    def __init__(self, batch: _Batch[K, V], key: K, first: _Waiter[K, V]) -> None:
         self.batch = batch
         self.key = key
-        self.futures = [future]
+        # Most ids have one waiter: no list unless a second one joins.
+        self.first = first
+        self.others: list[_Waiter[K, V]] | None = None
         self.live = 1
 
 
@@ -65,7 +99,6 @@ class Batcher(Generic[K, V]):
         loader: Callable[[list[K]], Coroutine[Any, Any, Mapping[K, V | BaseException]]],
         *,
         action: str,
-        stats: StatsCounter,
         on_missing: Callable[[K], BaseException],
         window: float,
         max_batch_size: int,
@@ -81,7 +114,6 @@ class Batcher(Generic[K, V]):
             raise ValueError(msg)
         self._loader = loader
         self._action = action
-        self._stats = stats
         self._on_missing = on_missing
         self._window = window
         self._max_batch_size = max_batch_size
@@ -97,65 +129,78 @@ class Batcher(Generic[K, V]):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._space: asyncio.Event | None = None
         self._closed = False
+        self.awaits = 0
+        """Ids asked for by callers (each `load`, each key of `load_many`)."""
+        self.merged = 0
+        """Waiters that joined an identical id already waiting or in flight."""
 
     async def load(self, key: K) -> V:
         """Wait for `key`'s own answer from the batch it joins."""
         if len(self._slots) >= self._max_pending and key not in self._slots:
             await self._wait_for_space()
-        future, slot = self._enqueue(key)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        slot = self._enqueue(key, future)
+        self.awaits += 1
         try:
             return await future
         except asyncio.CancelledError:
-            self._leave(slot, future)
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" warning
+            self._leave(slot)
             raise
 
     async def load_many(self, keys: Iterable[K]) -> dict[K, V | BaseException]:
         """Wait for every key's answer; errors are returned, not raised."""
-        entries: list[tuple[K, asyncio.Future[V], _Slot[K, V]]] = []
+        group: _Group[K, V] = _Group(asyncio.get_running_loop().create_future())
+        results = group.results
+        joined: list[_Slot[K, V]] = []
         try:
             for key in keys:
+                if key in results:
+                    continue
                 if len(self._slots) >= self._max_pending and key not in self._slots:
                     await self._wait_for_space()
-                entries.append((key, *self._enqueue(key)))
-            await asyncio.gather(*(f for _, f, _ in entries), return_exceptions=True)
+                # Placeholder, so answers come back in the order asked.
+                results[key] = _PENDING  # type: ignore[assignment]
+                group.remaining += 1
+                joined.append(self._enqueue(key, group))
+            self.awaits += len(joined)
+            group.sealed = True
+            if group.remaining:
+                await group.future
         except BaseException:
-            for _, future, slot in entries:
-                self._leave(slot, future)
+            group.future.cancel()
+            for slot in joined:
+                self._leave(slot)
             raise
-        return {key: f.exception() or f.result() for key, f, _ in entries}
+        return results
 
-    def _enqueue(self, key: K) -> tuple[asyncio.Future[V], _Slot[K, V]]:
+    def _enqueue(self, key: K, waiter: _Waiter[K, V]) -> _Slot[K, V]:
         if self._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._stats.awaits[self._action] += 1
         slot = self._slots.get(key)
         if slot is not None:
-            slot.futures.append(future)
+            if slot.others is None:
+                slot.others = [waiter]
+            else:
+                slot.others.append(waiter)
             slot.live += 1
             slot.batch.live += 1
-            self._stats.ids_merged += 1
-            return future, slot
+            self.merged += 1
+            return slot
         batch = self._open or self._open_batch()
-        slot = batch.slots[key] = self._slots[key] = _Slot(batch, key, future)
+        slot = batch.slots[key] = self._slots[key] = _Slot(batch, key, waiter)
         batch.live += 1
         if len(batch.slots) >= self._max_batch_size:
             self._seal_open()
-        return future, slot
+        return slot
 
-    def _leave(self, slot: _Slot[K, V], future: asyncio.Future[V]) -> None:
-        """Account for a caller that stopped waiting (cancelled, or gave up)."""
-        if not future.cancelled():
-            if future.done():
-                future.exception()  # retrieved: no "never retrieved" warning
-            else:
-                future.cancel()
-            if slot.batch.finished:
-                return
-        elif slot.batch.finished:
-            return
+    def _leave(self, slot: _Slot[K, V]) -> None:
+        """Account for a waiter of `slot` that stopped waiting before its answer."""
         batch = slot.batch
+        if batch.finished:
+            return
         slot.live -= 1
         batch.live -= 1
         if slot.live == 0 and not batch.sent:
@@ -263,18 +308,17 @@ class Batcher(Generic[K, V]):
         for key, slot in batch.slots.items():
             if self._slots.get(key) is slot:
                 del self._slots[key]
-            value: object = failure
+            value: Any = failure
             if outcome is not None:
                 value = outcome.get(key, _MISSING)
                 if value is _MISSING:
                     value = self._on_missing(key)
-            for future in slot.futures:
-                if future.done():
-                    continue
-                if isinstance(value, BaseException):
-                    future.set_exception(value)
-                else:
-                    future.set_result(value)  # type: ignore[arg-type]
+            _deliver(slot.first, key, value)
+            if slot.others is not None:
+                for waiter in slot.others:
+                    _deliver(waiter, key, value)
+        # Slots point at their batch: dropping them here spares the cyclic GC.
+        batch.slots = {}
         self._release_space()
 
     async def _wait_for_space(self) -> None:

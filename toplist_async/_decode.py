@@ -17,10 +17,20 @@ from typing import Any, NoReturn
 import msgspec
 
 from ._exceptions import OrderError, ResponseValidationError
-from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
+from ._models import (
+    STATE_SPELLINGS as _STATES,
+    Balance,
+    CancelResult,
+    OrderState,
+    OrderStatus,
+    Service,
+)
 
 __all__ = [
+    "STATUS_ENTRIES",
     "NotJSON",
+    "StatusEntry",
+    "decode_as",
     "decode_json",
     "to_balance",
     "to_cancels",
@@ -30,6 +40,7 @@ __all__ = [
 ]
 
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
+_ABSENT = object()
 _BOM = b"\xef\xbb\xbf"
 _INTEGER = re.compile(r"[+-]?\d+")
 # "50.000" is 50 on one panel and 50,000 on another (thousands separator):
@@ -41,13 +52,41 @@ class NotJSON(Exception):
     """The body is not JSON at all (HTML, empty, cut off)."""
 
 
+class StatusEntry(msgspec.Struct):
+    """One status entry exactly as toplistbot documents it: the fast path."""
+
+    status: str
+    charge: Decimal | None = None
+    start_count: int | None = None
+    remains: int | None = None
+    currency: str | None = None
+    error: None = None
+
+
+# Decodes the documented status answer straight into structs. Anything else
+# (numbers as strings, per-order errors, error envelopes) fails it and takes
+# the tolerant path instead.
+STATUS_ENTRIES = msgspec.json.Decoder(dict[str, StatusEntry])
+
+
+def decode_as(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> Any | None:
+    """Decode with a typed decoder, or return None if the body does not fit it."""
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        return decoder.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
 def decode_json(raw: bytes) -> Any:
     """Decode a body, tolerating a UTF-8 BOM; raise `NotJSON` if it is not JSON."""
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     try:
         return _JSON.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError.
         raise NotJSON(str(exc)) from None
 
 
@@ -168,6 +207,17 @@ def to_balance(body: object) -> Balance:
 
 
 def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
+    if type(entry) is StatusEntry:
+        charge = entry.charge
+        return OrderStatus(
+            order_id=order_id,
+            charge=charge if charge is None or charge.is_finite() else None,
+            start_count=entry.start_count,
+            status=_STATES.get(entry.status) or OrderState.parse(entry.status),
+            raw_status=entry.status,
+            remains=entry.remains,
+            currency=entry.currency,
+        )
     if not isinstance(entry, dict):
         return OrderError(order_id, f"the panel answered {entry!r} for this order")
     if entry.get("error"):
@@ -178,7 +228,7 @@ def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
         order_id=order_id,
         charge=_decimal(entry.get("charge")),
         start_count=_integer(entry.get("start_count")),
-        status=OrderState.parse(raw_status),
+        status=_STATES.get(raw_status) or OrderState.parse(raw_status),
         raw_status=raw_status,
         remains=_integer(entry.get("remains")),
         currency=None if currency is None else _text(currency),
@@ -201,12 +251,18 @@ def to_statuses(
     if len(asked) == 1 and "status" in body:
         # The single-order form of the convention: the status object itself.
         return {asked[0]: _status(asked[0], body)}
-    wanted = set(asked)
     outcomes: dict[int, OrderStatus | OrderError] = {}
-    for key, entry in body.items():
-        order_id = _order_key(key)
-        if order_id in wanted:
+    for order_id in asked:
+        entry = body.get(str(order_id), _ABSENT)
+        if entry is not _ABSENT:
             outcomes[order_id] = _status(order_id, entry)
+    if len(outcomes) < len(asked) and len(body) > len(outcomes):
+        # Keys spelled another way than ours ("007", " 7"): match them by value.
+        wanted = set(asked)
+        for key, entry in body.items():
+            found = _order_key(key)
+            if found is not None and found in wanted and found not in outcomes:
+                outcomes[found] = _status(found, entry)
     return outcomes
 
 

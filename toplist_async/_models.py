@@ -5,11 +5,17 @@ from __future__ import annotations
 import enum
 import re
 from decimal import Decimal
-from functools import lru_cache
 
 import msgspec
 
-__all__ = ["Balance", "CancelResult", "OrderState", "OrderStatus", "Service"]
+__all__ = [
+    "STATE_SPELLINGS",
+    "Balance",
+    "CancelResult",
+    "OrderState",
+    "OrderStatus",
+    "Service",
+]
 
 
 class OrderState(enum.StrEnum):
@@ -76,13 +82,23 @@ _SPELLINGS: dict[str, OrderState] = {
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
-@lru_cache(maxsize=256)
+# Spellings met so far, as the panel wrote them; bounded, as a panel is free to
+# send any text at all.
+STATE_SPELLINGS: dict[str, OrderState] = {}
+
+
 def _parse_state(raw: str) -> OrderState:
+    state = STATE_SPELLINGS.get(raw)
+    if state is not None:
+        return state
     text = _SEPARATORS.sub(" ", raw.casefold()).strip()
     state = _SPELLINGS.get(text)
     if state is None and text.startswith("order "):
         state = _SPELLINGS.get(text[len("order ") :])
-    return state or OrderState.UNKNOWN
+    state = state or OrderState.UNKNOWN
+    if len(STATE_SPELLINGS) < 1024:
+        STATE_SPELLINGS[raw] = state
+    return state
 
 
 class Service(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,21 +39,19 @@ class StatsCounter:
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
-        self.awaits: Counter[str] = Counter()
         self.ids_requested = 0
-        self.ids_merged = 0
         self.batches_split = 0
         self.retries = 0
         self.rate_limit_pauses = 0
         self.rate_limit_waits = 0
 
-    def snapshot(self) -> ClientStats:
-        """Copy the counters into an immutable `ClientStats`."""
+    def snapshot(self, *, awaits: dict[str, int], merged: int) -> ClientStats:
+        """Copy the counters, and the batchers' own, into a `ClientStats`."""
         return ClientStats(
             requests=dict(self.requests),
-            awaits=dict(self.awaits),
+            awaits=awaits,
             ids_requested=self.ids_requested,
-            ids_merged=self.ids_merged,
+            ids_merged=merged,
             batches_split=self.batches_split,
             retries=self.retries,
             rate_limit_pauses=self.rate_limit_pauses,

@@ -18,7 +18,7 @@ import aiohttp
 import msgspec
 
 from ._classifier import raise_for_answer
-from ._decode import NotJSON, decode_json
+from ._decode import NotJSON, decode_as, decode_json
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -142,9 +142,20 @@ class Transport:
         return value
 
     async def post(
-        self, action: str, fields: Mapping[str, Any], *, ids: int = 0
+        self,
+        action: str,
+        fields: Mapping[str, Any],
+        *,
+        ids: int = 0,
+        fast: msgspec.json.Decoder[Any] | None = None,
     ) -> Any:
-        """POST one action and return the decoded answer, or raise its error."""
+        """
+        POST one action and return the decoded answer, or raise its error.
+
+        A successful answer that fits the typed decoder `fast` is returned as
+        it decodes; any other answer goes through the tolerant decoder and the
+        error classifier.
+        """
         session = self._session_in_loop()
         started = time.perf_counter()
         try:
@@ -166,13 +177,18 @@ class Transport:
             self._log(action, ids, "connection lost", started)
             raise self._connection_error(action, exc, sent=True) from exc
         self._log(action, ids, str(status), started)
+        echoed = any(echo in raw for echo in self._echoes)
+        if fast is not None and 200 <= status < 300 and not echoed:
+            typed = decode_as(raw, fast)
+            if typed is not None:
+                return typed
         try:
             body, is_json = decode_json(raw), True
         except NotJSON:
             # Redact before cutting, so no piece of the key survives the cut.
             head = raw[: _EXCERPT_CHARS + len(self._key)].decode("utf-8", "replace")
             body, is_json = self.redact(head)[:_EXCERPT_CHARS], False
-        if any(echo in raw for echo in self._echoes):
+        if echoed:
             body = self._redact_all(body)
         try:
             raise_for_answer(status, headers, body, is_json=is_json)
