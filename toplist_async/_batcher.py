@@ -313,10 +313,18 @@ class Batcher(Generic[K, V]):
                 value = outcome.get(key, _MISSING)
                 if value is _MISSING:
                     value = self._on_missing(key)
-            _deliver(slot.first, key, value)
-            if slot.others is not None:
-                for waiter in slot.others:
-                    _deliver(waiter, key, value)
+            first = slot.first
+            if slot.others is None and not isinstance(first, _Group):
+                # The common case, inlined: one caller awaiting its own future.
+                if not first.done():
+                    if isinstance(value, BaseException):
+                        first.set_exception(value)
+                    else:
+                        first.set_result(value)
+                continue
+            _deliver(first, key, value)
+            for waiter in slot.others or ():
+                _deliver(waiter, key, value)
         # Slots point at their batch: dropping them here spares the cyclic GC.
         batch.slots = {}
         self._release_space()

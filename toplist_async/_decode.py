@@ -52,7 +52,7 @@ class NotJSON(Exception):
     """The body is not JSON at all (HTML, empty, cut off)."""
 
 
-class StatusEntry(msgspec.Struct):
+class StatusEntry(msgspec.Struct, gc=False):
     """One status entry exactly as toplistbot documents it: the fast path."""
 
     status: str

@@ -101,7 +101,11 @@ def _parse_state(raw: str) -> OrderState:
     return state
 
 
-class Service(msgspec.Struct, frozen=True, kw_only=True):
+# The models hold only numbers, strings and enums: they can never be part of a
+# reference cycle, so `gc=False` keeps them out of the cyclic collector's work.
+
+
+class Service(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One service of the panel's catalogue, as listed by `services()`."""
 
     service: int
@@ -121,7 +125,7 @@ class Service(msgspec.Struct, frozen=True, kw_only=True):
     """Whether orders of this service can be cancelled."""
 
 
-class OrderStatus(msgspec.Struct, frozen=True, kw_only=True):
+class OrderStatus(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The state of one order, as answered by `status()`."""
 
     order_id: int
@@ -142,14 +146,14 @@ class OrderStatus(msgspec.Struct, frozen=True, kw_only=True):
         return self.status in _FINAL_STATES
 
 
-class Balance(msgspec.Struct, frozen=True, kw_only=True):
+class Balance(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The account's balance, as answered by `balance()`."""
 
     balance: Decimal
     currency: str
 
 
-class CancelResult(msgspec.Struct, frozen=True, kw_only=True):
+class CancelResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """
     A cancel the panel accepted, as answered by `cancel()`.
 
