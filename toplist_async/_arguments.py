@@ -40,7 +40,7 @@ def order_id(value: object, *, what: str = "an order id") -> int:
 
 def order_ids(values: Iterable[object]) -> list[int]:
     """Check every id, drop duplicates (keeping the first's place), refuse none."""
-    if isinstance(values, str | bytes):
+    if isinstance(values, str | bytes | bytearray | memoryview):
         msg = f"pass a list of order ids, not the string {values!r}"
         raise TypeError(msg)
     ids = list(dict.fromkeys(order_id(value) for value in values))

@@ -164,7 +164,7 @@ class Batcher(Generic[K, V]):
                 results[key] = _PENDING  # type: ignore[assignment]
                 group.remaining += 1
                 joined.append(self._enqueue(key, group))
-            self.awaits += len(joined)
+                self.awaits += 1
             group.sealed = True
             if group.remaining:
                 await group.future

@@ -26,8 +26,8 @@ from ._exceptions import (
 
 __all__ = ["raise_for_answer", "retry_after_seconds"]
 
-# Keys that may stand beside "error" in an error envelope; any other key means
-# the body carries data and "error" is not the whole answer (field notes §4.21).
+# Keys that may stand beside "error"/"errors" in an error envelope; any other
+# key means the body carries data and is no envelope (field notes §4.21).
 _ENVELOPE_KEYS = frozenset(
     {"error", "errors", "message", "status", "code", "success", "exception", "trace"}
 )
@@ -78,7 +78,7 @@ def _error_message(body: Any) -> str | None:
             error = error.get("message") or error
         return str(error)
     errors = body.get("errors")
-    if isinstance(errors, dict) and errors:
+    if isinstance(errors, dict) and errors and all(k in _ENVELOPE_KEYS for k in body):
         first = next(iter(errors.values()))
         detail = first[0] if isinstance(first, list) and first else first
         return str(body.get("message") or detail)

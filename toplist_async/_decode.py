@@ -39,13 +39,32 @@ __all__ = [
     "to_statuses",
 ]
 
-_JSON = msgspec.json.Decoder(float_hook=Decimal)
+# Longer numbers are no count or id of a panel, and turning them into ints is
+# slow enough (a billion digits from "1e999999999") to freeze the event loop.
+_MAX_DIGITS = 4000
+_NOT_A_NUMBER = Decimal("NaN")
+
+
+def _exact_number(text: str) -> Decimal:
+    """JSON numbers become exact Decimals; absurd exponents become NaN."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return _NOT_A_NUMBER
+
+
+_JSON = msgspec.json.Decoder(float_hook=_exact_number)
 _ABSENT = object()
 _BOM = b"\xef\xbb\xbf"
 _INTEGER = re.compile(r"[+-]?\d+")
 # "50.000" is 50 on one panel and 50,000 on another (thousands separator):
 # a whole number with exactly three zero decimals is not guessed.
 _AMBIGUOUS_THOUSANDS = re.compile(r"\d{1,3}\.\d{3}")
+
+
+# msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError, and
+# nesting deeper than the interpreter's stack as RecursionError.
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 class NotJSON(Exception):
@@ -75,7 +94,7 @@ def decode_as(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> Any | None:
         raw = raw[len(_BOM) :]
     try:
         return decoder.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except _UNDECODABLE:
         return None
 
 
@@ -85,8 +104,7 @@ def decode_json(raw: bytes) -> Any:
         raw = raw[len(_BOM) :]
     try:
         return _JSON.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError.
+    except _UNDECODABLE as exc:
         raise NotJSON(str(exc)) from None
 
 
@@ -99,11 +117,13 @@ def _integer(value: object) -> int | None:
     if type(value) is int:
         return value
     if isinstance(value, Decimal):
-        return (
-            int(value) if value.is_finite() and value == value.to_integral() else None
-        )
+        if not value.is_finite() or value.adjusted() > _MAX_DIGITS:
+            return None
+        return int(value) if value == value.to_integral() else None
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > _MAX_DIGITS:
+            return None
         if _INTEGER.fullmatch(text):
             return int(text)
         if not _AMBIGUOUS_THOUSANDS.fullmatch(text):
