@@ -1,0 +1,584 @@
+"""
+Batched `status()` through the SDK against a local panel, versus the same work by hand.
+
+What it measures. A fake panel (`python -m toplist_async.testing`, orders
+1..N seeded for key "test-key", clock frozen) runs in another process. Every
+variant fans out to N awaiting coroutines gathered as tasks, which is what N
+callers cost anyway, so the ratios isolate the client:
+
+- `sdk`: N concurrent `client.status(i)` awaits on a default `ToplistClient`;
+- `sdk_in_flight_100`: the same with `max_in_flight=100`, every batch in
+  flight at once like the floor, to show what the default bound costs;
+- `optimal`: the hand-written floor: N coroutines await per-id futures while
+  raw aiohttp POSTs of 100 ids each, all in flight, are decoded by msgspec
+  straight into structs and their results set on the futures;
+- `aiodataloader`: a peer built from `aiodataloader.DataLoader`
+  (`max_batch_size=100`, `cache=False`) over the same raw request;
+- `naive`: one raw request per id, on a smaller N (`--naive-n`), to show what
+  batching saves: it sends 100 times more requests, which is what a
+  rate-limited panel charges for. Its per-await cost is per id.
+
+Every variant has its own aiohttp session (default connector: 100
+connections), kept open across rounds; a warm-up round opens the connections,
+so the timed rounds measure the steady state. The raw variants send the body
+the SDK sends: JSON `{"action": "status", "orders": "1,2,...", "key": ...}`.
+HTTP requests are counted per sample: `client.stats` for the SDK, a counter in
+the raw request for the others. A sample is the wall time from creating the N
+awaits to the last result; results are checked after the clock stops. The
+panel shares the two cores, so this process's CPU time per sample is reported
+too, and the time the garbage collector took in it (it stays on, as in a
+program; each sample starts after a full collection).
+
+The cancellation part starts a second panel whose status answers are delayed
+(latency fault), lets N waiters of `client.status(...)` send their first
+batches, cancels all N at once and times from the first `cancel()` to the
+moment every waiter is done. Linear means the time per waiter stays flat: the
+growth exponent between the smallest and largest N (log of the time ratio over
+log of the size ratio) is about 1, where a cost per waiter that grows with N
+shows as an exponent near 2. The collector's full passes fire when the heap
+crosses a threshold, so one N may get one and the next not; the verdict uses
+the time outside the collector (both exponents are shown). Two baselines share
+the rounds: `own_futures` (N tasks each awaiting a future of its own: the
+floor) and `shield` (N tasks awaiting `asyncio.shield()` of one shared future,
+the usual fan-out fix, whose callback removal is quadratic; see
+batching-and-retry.md Part C).
+
+Variants run interleaved in each round (the first rotating), the figures are
+medians over rounds and ratios are medians of per-round ratios.
+
+    .venv/bin/python -m benchmarks.bench_batching [--rounds 11] [--cancel-rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import math
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import msgspec
+from aiodataloader import DataLoader
+
+from toplist_async import OrderStatus, ToplistClient
+
+from ._common import (
+    PanelProcess,
+    Timing,
+    base_parser,
+    exponent,
+    median,
+    paired_median_ratio,
+    parse_sizes,
+    positive_int,
+    print_table,
+    report,
+    rotated,
+    summary,
+    timed,
+    verdict,
+    write_json,
+)
+
+NAME = "bench_batching"
+KEY = "test-key"
+PACKAGES = ("toplist_async", "aiohttp", "msgspec", "aiodataloader")
+HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+DEFAULT_IN_FLIGHT: int = (
+    inspect.signature(ToplistClient).parameters["max_in_flight"].default
+)
+# Targets from the issue.
+MAX_SDK_OVER_OPTIMAL = 1.15
+MAX_SDK_OVER_DATALOADER = 1.0
+MAX_CANCEL_EXPONENT = 1.3  # 1 is linear, 2 quadratic
+
+
+class _Status(msgspec.Struct):
+    """One order of a status answer, typed: what the floor decodes into."""
+
+    charge: Decimal | None = None
+    start_count: int | None = None
+    status: str = ""
+    remains: int | None = None
+    currency: str | None = None
+
+
+_decode_answer = msgspec.json.Decoder(dict[str, _Status]).decode
+_encode = msgspec.json.Encoder().encode
+
+
+class RawStatus:
+    """The SDK's status request by hand: one POST, msgspec in and out, counted."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+        self.requests = 0
+
+    async def fetch(self, ids: Sequence[int]) -> dict[str, _Status]:
+        self.requests += 1
+        body = _encode(
+            {"action": "status", "orders": ",".join(map(str, ids)), "key": KEY}
+        )
+        async with self.session.post(self.url, data=body, headers=HEADERS) as response:
+            raw = await response.read()
+            if response.status != 200:
+                msg = f"the panel answered {response.status}: {raw[:200]!r}"
+                raise RuntimeError(msg)
+        return _decode_answer(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    timing: Timing
+    requests: int
+    awaits: int
+
+
+Runner = Callable[[], Awaitable[Sample]]
+
+
+def _chunks(ids: Sequence[int], size: int) -> list[Sequence[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _check(results: Sequence[object], expected: int) -> None:
+    if len(results) != expected or any(result is None for result in results):
+        msg = f"expected {expected} results, got {len(results)} (or some None)"
+        raise RuntimeError(msg)
+
+
+# --- the batching variants ------------------------------------------------------
+
+
+def sdk_variant(client: ToplistClient, ids: Sequence[int]) -> Runner:
+    async def fan_out() -> list[OrderStatus]:
+        return await asyncio.gather(*(client.status(i) for i in ids))
+
+    async def run() -> Sample:
+        before = client.stats.requests.get("status", 0)
+        results, timing = await timed(fan_out)
+        if [result.order_id for result in results] != list(ids):
+            msg = "the SDK answered for the wrong orders"
+            raise RuntimeError(msg)
+        return Sample(timing, client.stats.requests.get("status", 0) - before, len(ids))
+
+    return run
+
+
+async def _fan_out(raw: RawStatus, ids: Sequence[int], batch: int) -> list[_Status]:
+    """N waiters on per-id futures; POSTs of `batch` ids, all in flight, set them."""
+    loop = asyncio.get_running_loop()
+    futures: dict[int, asyncio.Future[_Status]] = {i: loop.create_future() for i in ids}
+
+    async def post(chunk: Sequence[int]) -> None:
+        try:
+            answer = await raw.fetch(chunk)
+        except BaseException as exc:
+            for i in chunk:
+                if not futures[i].done():
+                    futures[i].set_exception(exc)
+            raise
+        for i in chunk:
+            futures[i].set_result(answer[str(i)])
+
+    async def waiter(i: int) -> _Status:
+        return await futures[i]
+
+    posts = [loop.create_task(post(chunk)) for chunk in _chunks(ids, batch)]
+    results = await asyncio.gather(*(waiter(i) for i in ids))
+    await asyncio.gather(*posts)
+    return results
+
+
+def raw_variant(raw: RawStatus, ids: Sequence[int], batch: int) -> Runner:
+    """`optimal` with `batch` ids per request, `naive` with 1."""
+
+    async def run() -> Sample:
+        before = raw.requests
+        results, timing = await timed(lambda: _fan_out(raw, ids, batch))
+        _check(results, len(ids))
+        return Sample(timing, raw.requests - before, len(ids))
+
+    return run
+
+
+def dataloader_variant(raw: RawStatus, ids: Sequence[int], batch: int) -> Runner:
+    async def batch_fn(keys: list[int]) -> list[_Status | None]:
+        answer = await raw.fetch(keys)
+        return [answer.get(str(key)) for key in keys]
+
+    async def run() -> Sample:
+        loader = DataLoader(batch_fn, max_batch_size=batch, cache=False)
+
+        async def waiter(i: int) -> _Status | None:
+            result: _Status | None = await loader.load(i)
+            return result
+
+        async def fan_out() -> list[_Status | None]:
+            return await asyncio.gather(*(waiter(i) for i in ids))
+
+        before = raw.requests
+        results, timing = await timed(fan_out)
+        _check(results, len(ids))
+        return Sample(timing, raw.requests - before, len(ids))
+
+    return run
+
+
+async def run_batching(
+    args: argparse.Namespace, url: str
+) -> tuple[dict[str, list[Sample]], dict[str, str]]:
+    ids = list(range(1, args.n + 1))
+    naive_ids = list(range(1, args.naive_n + 1))
+    labels = {
+        "sdk": f"sdk (max_in_flight={DEFAULT_IN_FLIGHT}, default)",
+        "sdk_in_flight_100": "sdk (max_in_flight=100)",
+        "optimal": "optimal (raw, all in flight)",
+        "aiodataloader": "aiodataloader (raw)",
+        "naive": "naive (raw, 1 id/request)",
+    }
+    batch = args.batch_size
+    async with (
+        ToplistClient(KEY, base_url=url, max_batch_size=batch) as sdk,
+        ToplistClient(
+            KEY, base_url=url, max_batch_size=batch, max_in_flight=100
+        ) as sdk_100,
+        aiohttp.ClientSession() as s_optimal,
+        aiohttp.ClientSession() as s_loader,
+        aiohttp.ClientSession() as s_naive,
+    ):
+        variants: dict[str, Runner] = {
+            "sdk": sdk_variant(sdk, ids),
+            "sdk_in_flight_100": sdk_variant(sdk_100, ids),
+            "optimal": raw_variant(RawStatus(s_optimal, url), ids, args.batch_size),
+            "aiodataloader": dataloader_variant(
+                RawStatus(s_loader, url), ids, args.batch_size
+            ),
+            "naive": raw_variant(RawStatus(s_naive, url), naive_ids, 1),
+        }
+        samples: dict[str, list[Sample]] = {name: [] for name in variants}
+        total = args.warmup + args.rounds
+        for round_index in range(total):
+            _progress("batching", round_index, args.warmup, total)
+            for name in rotated(list(variants), round_index):
+                sample = await variants[name]()
+                if round_index >= args.warmup:
+                    samples[name].append(sample)
+    return samples, labels
+
+
+# --- the cancellation part -------------------------------------------------------
+
+
+async def cancel_sdk(url: str, n: int, batch: int) -> Timing:
+    """Cancel N `client.status()` waiters whose first batches are in flight."""
+    async with ToplistClient(KEY, base_url=url, max_batch_size=batch) as client:
+        tasks = [asyncio.create_task(client.status(i)) for i in range(1, n + 1)]
+        in_flight = min(math.ceil(n / batch), DEFAULT_IN_FLIGHT)
+        deadline = time.monotonic() + 10
+        while client.stats.requests.get("status", 0) < in_flight:
+            if time.monotonic() > deadline:
+                msg = "the status requests were not sent within 10 s"
+                raise RuntimeError(msg)
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)  # let the POSTs reach the panel
+        if any(task.done() for task in tasks):
+            msg = "a waiter finished before it was cancelled: the panel is not slow"
+            raise RuntimeError(msg)
+        return await _cancel_all(tasks)
+
+
+async def cancel_own_futures(n: int) -> Timing:
+    """The floor: N tasks each awaiting a future of its own."""
+    loop = asyncio.get_running_loop()
+
+    async def waiter(future: asyncio.Future[None]) -> None:
+        await future
+
+    tasks = [asyncio.create_task(waiter(loop.create_future())) for _ in range(n)]
+    await asyncio.sleep(0)
+    return await _cancel_all(tasks)
+
+
+async def cancel_shield(n: int) -> Timing:
+    """The `asyncio.shield` fan-out: N tasks awaiting shield() of one shared future."""
+    shared: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def waiter() -> None:
+        await asyncio.shield(shared)
+
+    tasks = [asyncio.create_task(waiter()) for _ in range(n)]
+    await asyncio.sleep(0)
+    try:
+        return await _cancel_all(tasks)
+    finally:
+        shared.cancel()
+
+
+async def _cancel_all(tasks: Sequence[asyncio.Task[Any]]) -> Timing:
+    """Time from the first `cancel()` until every task is done."""
+
+    async def cancel() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    _, timing = await timed(cancel)
+    if not all(task.cancelled() for task in tasks):
+        msg = "a waiter was not cancelled"
+        raise RuntimeError(msg)
+    return timing
+
+
+async def run_cancellation(
+    args: argparse.Namespace, slow_url: str
+) -> dict[str, dict[int, list[Timing]]]:
+    variants: dict[str, Callable[[int], Awaitable[Timing]]] = {
+        "sdk": lambda n: cancel_sdk(slow_url, n, args.batch_size),
+        "own_futures": cancel_own_futures,
+    }
+    if not args.no_shield:
+        variants["shield"] = cancel_shield
+    sizes: list[int] = args.cancel_sizes
+    combos = [(name, n) for n in sizes for name in variants]
+    samples: dict[str, dict[int, list[Timing]]] = {
+        name: {n: [] for n in sizes} for name in variants
+    }
+    total = args.warmup + args.cancel_rounds
+    for round_index in range(total):
+        _progress("cancellation", round_index, args.warmup, total)
+        warming = round_index < args.warmup
+        for name, n in rotated(combos, round_index):
+            if warming and n != sizes[0]:
+                continue  # warm up on the smallest size only: the shield is slow
+            timing = await variants[name](n)
+            if not warming:
+                samples[name][n].append(timing)
+    return samples
+
+
+def _progress(part: str, round_index: int, warmup: int, total: int) -> None:
+    what = "warm-up" if round_index < warmup else f"round {round_index - warmup + 1}"
+    print(f"{part}: {what} of {total - warmup}", file=sys.stderr, flush=True)
+
+
+# --- reporting ----------------------------------------------------------------------
+
+
+def _timings(timings: Sequence[Timing]) -> dict[str, Any]:
+    return {
+        "wall_seconds": summary([t.wall for t in timings]),
+        "cpu_seconds": summary([t.cpu for t in timings]),
+        "gc_seconds": summary([t.gc for t in timings]),
+        "gc_collections": [t.collections for t in timings],
+    }
+
+
+def report_batching(
+    args: argparse.Namespace, samples: dict[str, list[Sample]], labels: dict[str, str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    wall = {name: [s.timing.wall for s in runs] for name, runs in samples.items()}
+    cpu = {name: [s.timing.cpu for s in runs] for name, runs in samples.items()}
+    optimal_per_await = median(wall["optimal"]) / samples["optimal"][0].awaits
+    rows = []
+    figures: dict[str, Any] = {"variants": {}, "ratios": {}}
+    for name, runs in samples.items():
+        awaits = runs[0].awaits
+        per_await = median(wall[name]) / awaits
+        counts = [s.requests for s in runs]
+        figures["variants"][name] = {
+            "label": labels[name],
+            "awaits": awaits,
+            "requests_per_sample": counts,
+            "requests_per_await": median(counts) / awaits,
+            "us_per_await": per_await * 1e6,
+            "cpu_us_per_await": median(cpu[name]) / awaits * 1e6,
+            **_timings([s.timing for s in runs]),
+        }
+        rows.append(
+            [
+                labels[name],
+                f"{awaits:,}",
+                "/".join(f"{r:,}" for r in sorted(set(counts))),
+                f"{median(wall[name]) * 1e3:.1f}",
+                f"{min(wall[name]) * 1e3:.0f}-{max(wall[name]) * 1e3:.0f}",
+                f"{per_await * 1e6:.2f}",
+                f"{median(cpu[name]) / awaits * 1e6:.2f}",
+                f"{median(s.timing.gc for s in runs) / awaits * 1e6:.2f}",
+                f"{per_await / optimal_per_await:.2f}x",
+            ]
+        )
+    print_table(
+        f"Batching: {args.n:,} concurrent status awaits (naive: {args.naive_n:,}); "
+        f"medians of {args.rounds} rounds",
+        [
+            "variant",
+            "awaits",
+            "requests",
+            "wall ms",
+            "range ms",
+            "us/await",
+            "cpu us/await",
+            "gc us/await",
+            "per await vs optimal",
+        ],
+        rows,
+    )
+
+    expected_requests = math.ceil(args.n / args.batch_size)
+    targets: list[dict[str, Any]] = []
+    ratio_rows = []
+    for name in ("sdk", "sdk_in_flight_100"):
+        counts = figures["variants"][name]["requests_per_sample"]
+        targets.append(
+            {
+                "target": (
+                    f"{name}: requests for {args.n:,} awaits == {expected_requests}"
+                ),
+                "value": "/".join(str(c) for c in sorted(set(counts))),
+                "pass": all(c == expected_requests for c in counts),
+            }
+        )
+        for peer, limit in (
+            ("optimal", MAX_SDK_OVER_OPTIMAL),
+            ("aiodataloader", MAX_SDK_OVER_DATALOADER),
+        ):
+            ratio = paired_median_ratio(wall[name], wall[peer])
+            cpu_ratio = paired_median_ratio(cpu[name], cpu[peer])
+            figures["ratios"][f"{name}/{peer}"] = {"wall": ratio, "cpu": cpu_ratio}
+            ratio_rows.append([f"{name}/{peer}", f"{ratio:.3f}", f"{cpu_ratio:.3f}"])
+            targets.append(
+                {
+                    "target": f"{name}/{peer} <= {limit} (wall)",
+                    "value": f"{ratio:.3f}",
+                    "pass": ratio <= limit,
+                }
+            )
+    print_table(
+        "Ratios (medians of per-round ratios; cpu = this process's CPU time)",
+        ["ratio", "wall", "cpu"],
+        ratio_rows,
+    )
+    return figures, targets
+
+
+def report_cancellation(
+    args: argparse.Namespace, samples: dict[str, dict[int, list[Timing]]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    sizes: list[int] = args.cancel_sizes
+    rows = []
+    figures: dict[str, Any] = {}
+    targets: list[dict[str, Any]] = []
+    walls: dict[str, list[float]] = {}
+    for name, by_size in samples.items():
+        walls[name] = [median(t.wall for t in by_size[n]) for n in sizes]
+        # The collector's full passes fire when the heap crosses a threshold,
+        # so one size can get one and the next not: time outside it is the
+        # work the waiters' number causes.
+        mutator = [median(t.wall - t.gc for t in by_size[n]) for n in sizes]
+        several = len(sizes) > 1
+        growth = exponent(sizes, walls[name]) if several else float("nan")
+        growth_no_gc = exponent(sizes, mutator) if several else float("nan")
+        figures[name] = {
+            "by_size": {
+                str(n): {**_timings(by_size[n]), "us_per_waiter": m / n * 1e6}
+                for n, m in zip(sizes, walls[name], strict=True)
+            },
+            "exponent": growth,
+            "exponent_outside_gc": growth_no_gc,
+        }
+        rows.append(
+            [
+                name,
+                *(
+                    f"{m * 1e3:.1f} ({m / n * 1e6:.2f})"
+                    for n, m in zip(sizes, walls[name], strict=True)
+                ),
+                f"{growth:.2f}",
+                f"{growth_no_gc:.2f}",
+            ]
+        )
+        if name == "sdk" and several:
+            targets.append(
+                {
+                    "target": (
+                        f"cancelling {sizes[0]:,}..{sizes[-1]:,} sdk waiters is "
+                        f"linear (exponent outside gc <= {MAX_CANCEL_EXPONENT})"
+                    ),
+                    "value": f"{growth_no_gc:.2f} (wall {growth:.2f})",
+                    "pass": growth_no_gc <= MAX_CANCEL_EXPONENT,
+                }
+            )
+    if "own_futures" in walls:
+        floor = walls["own_futures"]
+        ratios = [s / f for s, f in zip(walls["sdk"], floor, strict=True)]
+        figures["sdk_over_own_futures"] = dict(
+            zip(map(str, sizes), ratios, strict=True)
+        )
+        rows.append(["sdk / own_futures", *(f"{r:.2f}x" for r in ratios), "", ""])
+    print_table(
+        "Cancellation: N waiters cancelled at once; wall ms from the first cancel to "
+        f"all done (us per waiter); medians of {args.cancel_rounds} rounds;\n"
+        "exponent = log(t_max / t_min) / log(N_max / N_min): 1 linear, 2 quadratic",
+        ["variant", *(f"N={n:,}" for n in sizes), "exponent", "outside gc"],
+        rows,
+    )
+    return figures, targets
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def options(parser: argparse.ArgumentParser) -> None:
+        add = parser.add_argument
+        add("--n", type=positive_int, default=10_000, help="concurrent status awaits")
+        add("--naive-n", type=positive_int, default=1_000, help="awaits of `naive`")
+        add("--batch-size", type=positive_int, default=100, help="ids per request")
+        add(
+            "--cancel-sizes",
+            type=parse_sizes,
+            default=parse_sizes("5000,10000,20000"),
+            help="waiter counts of the cancellation part",
+        )
+        add(
+            "--cancel-rounds",
+            type=positive_int,
+            default=5,
+            help="timed rounds of the cancellation part",
+        )
+        add("--no-shield", action="store_true", help="skip the asyncio.shield baseline")
+        add("--no-cancel", action="store_true", help="skip the cancellation part")
+
+    args = base_parser(NAME, __doc__, rounds=11, extra=options).parse_args(argv)
+    seeded = max(args.n, args.naive_n)
+    fast = PanelProcess("--seed-orders", str(seeded), "--speed", "0")
+    slow = PanelProcess("--speed", "0", "--faults", "latency:action=status:seconds=600")
+    with fast as url, slow as slow_url:
+        samples, labels = asyncio.run(run_batching(args, url))
+        cancel_samples = (
+            None if args.no_cancel else asyncio.run(run_cancellation(args, slow_url))
+        )
+
+    batching, targets = report_batching(args, samples, labels)
+    document = report(NAME, args, PACKAGES, batching=batching)
+    if cancel_samples is not None:
+        cancellation, cancel_targets = report_cancellation(args, cancel_samples)
+        targets += cancel_targets
+        document["cancellation"] = cancellation
+    document["targets"] = targets
+    print_table(
+        "Targets (this 2-core machine, this run)",
+        ["target", "value", "verdict"],
+        [[t["target"], t["value"], verdict(t["pass"])] for t in targets],
+    )
+    write_json(args.json, document)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
