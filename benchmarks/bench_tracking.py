@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import math
 import sys
 import time
@@ -54,12 +53,12 @@ import tracemalloc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from toplist_async import OrderTracker, ToplistClient
 
 from ._common import (
+    GcTimer,
     PanelProcess,
     Timing,
     base_parser,
@@ -136,38 +135,6 @@ async def settled(tracker: OrderTracker, clock: FakeClock) -> None:
         await clock.slept.wait()
 
 
-class GcCpu:
-    """
-    CPU time this process spends in the cyclic garbage collector while entered.
-
-    `_common.GcTimer` times the collector by the wall clock, which a busy
-    machine inflates past the CPU the collection used; this reads
-    `time.process_time()`, so it can be subtracted from the round's CPU.
-    """
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._started = 0.0
-
-    def _callback(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.process_time()
-        else:
-            self.seconds += time.process_time() - self._started
-
-    def __enter__(self) -> GcCpu:
-        gc.callbacks.append(self._callback)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        gc.callbacks.remove(self._callback)
-
-
 @dataclass(frozen=True, slots=True)
 class Round:
     """One poll round: its timing and what the client sent during it."""
@@ -189,7 +156,8 @@ async def poll_round(
         await settled(tracker, clock)
 
     async def work() -> float:
-        with GcCpu() as collector:
+        # CPU time, not wall time, so it can be subtracted from the round's CPU.
+        with GcTimer(time.process_time) as collector:
             clock.advance(STEP)
             async with asyncio.timeout(ROUND_TIMEOUT):
                 await settled(tracker, clock)

@@ -1,8 +1,10 @@
-"""Shared fixtures: retries without sleeping, and a scriptable panel on 127.0.0.1."""
+"""Shared fixtures: no real retry sleeps, a scriptable panel on 127.0.0.1, a client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +13,7 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp import web
 
-from toplist_async import _retry
+from toplist_async import ToplistClient, _retry
 
 API_KEY = "sk-test-0123456789abcdef"
 
@@ -71,3 +73,29 @@ async def scripted() -> AsyncIterator[ScriptedPanel]:
         yield panel
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def client(scripted: ScriptedPanel) -> AsyncIterator[ToplistClient]:
+    """A client on the `scripted` panel that does not retry."""
+    async with ToplistClient(
+        API_KEY, base_url=scripted.base_url, max_retries=0
+    ) as toplist:
+        yield toplist
+
+
+@pytest.fixture
+async def gate(scripted: ScriptedPanel) -> AsyncIterator[asyncio.Event]:
+    """An event slow or stalled handlers wait on; set before the server shuts down."""
+    event = asyncio.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A loopback URL whose port has nothing listening."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v2"

@@ -9,7 +9,6 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -104,15 +103,6 @@ def panels() -> Iterator[dict[str, str]]:
 def _no_toplist_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOPLIST_API_KEY", raising=False)
     monkeypatch.delenv("TOPLIST_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """A loopback URL where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v2"
 
 
 @dataclass(frozen=True)
@@ -292,10 +282,10 @@ def test_base_url_option_beats_the_environment(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     panels: dict[str, str],
-    refused_url: str,
+    dead_url: str,
 ) -> None:
     """--base-url wins over a $TOPLIST_BASE_URL that points nowhere."""
-    monkeypatch.setenv("TOPLIST_BASE_URL", refused_url)
+    monkeypatch.setenv("TOPLIST_BASE_URL", dead_url)
     run = cli(capsys, "--base-url", panels["open"], "--api-key", "k", "balance")
     assert (run.code, run.err) == (0, "")
 
@@ -490,12 +480,12 @@ FAILURES = [
 def test_failure_prints_one_line_and_exits_with_its_code(
     capsys: pytest.CaptureFixture[str],
     panels: dict[str, str],
-    refused_url: str,
+    dead_url: str,
     sleeps: list[float],
     case: Failure,
 ) -> None:
     """A failure prints exactly one `toplist: error:` line and its class's exit code."""
-    url = refused_url if case.panel == "refused" else panels[case.panel]
+    url = dead_url if case.panel == "refused" else panels[case.panel]
     run = cli(capsys, "--base-url", url, "--api-key", API_KEY, *case.words.split())
     assert run.code == case.code
     assert run.out == ""

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from aiohttp import web
 
+from tests._helpers import SPEC_123, SPEC_SERVICE
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     Balance,
@@ -68,19 +69,7 @@ HAPPY_PATHS = [
                 "cancel": True,
             }
         ],
-        [
-            Service(
-                service=1,
-                name="Example Service 1000 votes",
-                type="Default",
-                category="Votes",
-                rate=Decimal("10.0"),
-                min=1,
-                max=50000,
-                refill=False,
-                cancel=True,
-            )
-        ],
+        [SPEC_SERVICE],
     ),
     HappyPath(
         "add",
@@ -111,15 +100,7 @@ HAPPY_PATHS = [
                 "currency": "USD",
             }
         },
-        OrderStatus(
-            order_id=123,
-            charge=Decimal(0),
-            start_count=50,
-            status=OrderState.IN_PROGRESS,
-            raw_status="in progress",
-            remains=50,
-            currency="USD",
-        ),
+        SPEC_123,
     ),
     HappyPath(
         "status_many",

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import msgspec
 import pytest
-from aiohttp import web
 
-from tests.conftest import API_KEY, Handler, ScriptedPanel
+from tests._helpers import (
+    SPEC_123,
+    SPEC_124,
+    SPEC_ADD,
+    SPEC_BALANCE,
+    SPEC_CANCEL,
+    SPEC_SERVICE,
+    SPEC_SERVICES,
+    SPEC_STATUS,
+    respond,
+)
+from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     Balance,
     CancelResult,
@@ -31,75 +39,7 @@ from toplist_async._decode import (
     to_statuses,
 )
 
-# The response bodies of the API document, byte for byte.
-SPEC_SERVICES = (
-    b'[ { "service": 1, "name": "Example Service 1000 votes", "type": "Default", '
-    b'"category": "Votes", "rate": 10.0, "min": 1, "max": 50000, "refill": false, '
-    b'"cancel": true } ]'
-)
-SPEC_ADD = b'{ "order_id": 123 }'
-SPEC_STATUS = (
-    b'{ "123": { "charge": 0, "start_count": 50, "status": "in progress", '
-    b'"remains": 50, "currency": "USD" }, "124": { "charge": 0, "start_count": 100, '
-    b'"status": "completed", "remains": 0, "currency": "USD" } }'
-)
-SPEC_BALANCE = b'{ "balance": 100.0, "currency": "USD" }'
-SPEC_CANCEL = (
-    b'[ { "order": "123", "cancel": 1, "refund": 10.0 }, { "order": "124", '
-    b'"cancel": { "error": "Order already completed and cannot be canceled" } } ]'
-)
 BOM = b"\xef\xbb\xbf"
-
-SPEC_SERVICE = Service(
-    service=1,
-    name="Example Service 1000 votes",
-    type="Default",
-    category="Votes",
-    rate=Decimal("10.0"),
-    min=1,
-    max=50000,
-    refill=False,
-    cancel=True,
-)
-SPEC_123 = OrderStatus(
-    order_id=123,
-    charge=Decimal(0),
-    start_count=50,
-    status=OrderState.IN_PROGRESS,
-    raw_status="in progress",
-    remains=50,
-    currency="USD",
-)
-SPEC_124 = OrderStatus(
-    order_id=124,
-    charge=Decimal(0),
-    start_count=100,
-    status=OrderState.COMPLETED,
-    raw_status="completed",
-    remains=0,
-    currency="USD",
-)
-
-
-def respond(
-    raw: bytes, *, status: int = 200, content_type: str = "application/json"
-) -> Handler:
-    """A handler that answers every request with `raw`."""
-
-    async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
-        return web.Response(
-            body=raw, status=status, headers={"Content-Type": content_type}
-        )
-
-    return handler
-
-
-@pytest.fixture
-async def client(scripted: ScriptedPanel) -> AsyncIterator[ToplistClient]:
-    async with ToplistClient(
-        API_KEY, base_url=scripted.base_url, max_retries=0
-    ) as client:
-        yield client
 
 
 # --- The API document's examples, through the whole client ---------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
@@ -14,7 +14,8 @@ import pytest
 from aiohttp import web
 
 import toplist_async
-from tests.conftest import API_KEY, Handler, ScriptedPanel
+from tests._helpers import respond
+from tests.conftest import ScriptedPanel
 from toplist_async import (
     APIError,
     AuthenticationError,
@@ -42,32 +43,6 @@ LARAVEL_422 = (
     b' "The orders must be a string."]}}'
 )
 SPEC_VALIDATION = b'{ "errors": { "action": [ "The action field is required." ] } }'
-
-
-def respond(
-    raw: bytes,
-    *,
-    status: int = 200,
-    content_type: str | None = JSON,
-    headers: dict[str, str] | None = None,
-) -> Handler:
-    """A handler that answers every request with the given status, body, headers."""
-
-    async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
-        all_headers = dict(headers or {})
-        if content_type is not None:
-            all_headers["Content-Type"] = content_type
-        return web.Response(body=raw, status=status, headers=all_headers)
-
-    return handler
-
-
-@pytest.fixture
-async def client(scripted: ScriptedPanel) -> AsyncIterator[ToplistClient]:
-    async with ToplistClient(
-        API_KEY, base_url=scripted.base_url, max_retries=0
-    ) as client:
-        yield client
 
 
 def assert_one_line(exc: BaseException) -> None:

@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
+from tests._helpers import SPEC_ADD, SPEC_BALANCE, SPEC_SERVICES
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     APIError,
@@ -423,19 +424,16 @@ SHAPES: dict[str, st.SearchStrategy[object]] = {
 }
 
 # The API document's answers, byte for byte, as the seeds of byte mutations.
+# Status and cancel ask for ids 1 and 2 (ASKED) where the document has 123 and 124.
 SPEC: dict[str, bytes] = {
-    "services": (
-        b'[ { "service": 1, "name": "Example Service 1000 votes", "type": "Default", '
-        b'"category": "Votes", "rate": 10.0, "min": 1, "max": 50000, '
-        b'"refill": false, "cancel": true } ]'
-    ),
-    "add": b'{ "order_id": 123 }',
+    "services": SPEC_SERVICES,
+    "add": SPEC_ADD,
     "status": (
         b'{ "1": { "charge": 0, "start_count": 50, "status": "in progress", '
         b'"remains": 50, "currency": "USD" }, "2": { "charge": 0, "start_count": 100, '
         b'"status": "completed", "remains": 0, "currency": "USD" } }'
     ),
-    "balance": b'{ "balance": 100.0, "currency": "USD" }',
+    "balance": SPEC_BALANCE,
     "cancel": (
         b'[ { "order": "1", "cancel": 1, "refund": 10.0 }, { "order": "2", '
         b'"cancel": { "error": "Order already completed and cannot be canceled" } } ]'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,12 +23,10 @@ async def panel(request: web.Request, body: dict[str, Any]) -> web.Response:
 
 
 @pytest.fixture
-async def client(scripted: ScriptedPanel) -> AsyncIterator[ToplistClient]:
+def client(scripted: ScriptedPanel, client: ToplistClient) -> ToplistClient:
+    """The shared client, on a panel that answers every id."""
     scripted.handler = panel
-    async with ToplistClient(
-        API_KEY, base_url=scripted.base_url, max_retries=0
-    ) as client:
-        yield client
+    return client
 
 
 def sent_orders(scripted: ScriptedPanel) -> list[str]:

@@ -8,22 +8,20 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from types import SimpleNamespace
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import pytest
-import tenacity
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tests._helpers import ANSWERS, CALLS, run_retries_on, throttled
 from tests.conftest import API_KEY, ScriptedPanel
-from toplist_async import RateLimitError, ToplistClient, _client, _retry
+from toplist_async import RateLimitError, ToplistClient, _client
 from toplist_async._ratelimit import TokenBucket
 
 WINDOW = 60.0
 EPS = 1e-6
-LINK = "https://example.com/vote/1"
 
 
 def busiest_window(starts: Iterable[float]) -> int:
@@ -277,39 +275,6 @@ def test_client_refuses_a_rate_limit_that_is_not_positive(rate_limit: float) -> 
 
 # --- through the client -------------------------------------------------------------
 
-ANSWERS: dict[str, object] = {
-    "services": [
-        {
-            "service": 1,
-            "name": "Votes",
-            "type": "Default",
-            "category": "Votes",
-            "rate": 10.0,
-            "min": 1,
-            "max": 50000,
-        }
-    ],
-    "status": {"5": {"charge": 0, "status": "in progress", "remains": 50}},
-    "balance": {"balance": 100.0, "currency": "USD"},
-    "add": {"order_id": 123},
-    "cancel": [{"order": "5", "cancel": 1, "refund": 10.0}],
-}
-CALLS: dict[str, Callable[[ToplistClient], Coroutine[Any, Any, object]]] = {
-    "services": lambda client: client.services(),
-    "status": lambda client: client.status(5),
-    "balance": lambda client: client.balance(),
-    "add": lambda client: client.add(service=1, link=LINK, quantity=100),
-    "cancel": lambda client: client.cancel(5),
-}
-
-
-def throttled(seconds: int) -> web.Response:
-    return web.json_response(
-        {"message": "Too Many Attempts."},
-        status=429,
-        headers={"Retry-After": str(seconds)},
-    )
-
 
 class Timeline(ParkingClock):
     """The clock of the retry policy, tenacity and the client's bucket at once."""
@@ -332,10 +297,7 @@ class Timeline(ParkingClock):
 def timeline(sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> Timeline:
     """Run pauses, retries and the bucket on one fake clock; sleeps are recorded."""
     clock = Timeline(sleeps)
-    fake_time = SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr(_retry, "time", fake_time)
-    monkeypatch.setattr(tenacity, "time", fake_time)
-    monkeypatch.setattr(_retry, "sleep", clock.sleep)
+    run_retries_on(monkeypatch, clock.monotonic, clock.sleep)
     bucket = functools.partial(TokenBucket, clock=clock.monotonic)
     monkeypatch.setattr(_client, "TokenBucket", bucket)
     return clock

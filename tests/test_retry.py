@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
-import tenacity
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
 from yarl import URL
 
+from tests._helpers import (
+    ANSWERS,
+    CALLS,
+    LINK,
+    MockResponse,
+    run_retries_on,
+    throttled,
+)
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     APIConnectionError,
@@ -38,32 +43,12 @@ from toplist_async import (
     ResponseValidationError,
     Service,
     ToplistClient,
-    _retry,
 )
 
 READS = ("services", "status", "balance")
 MUTATIONS = ("add", "cancel")
 ACTIONS = READS + MUTATIONS
-LINK = "https://example.com/post/1"
 ORDER = {"service": 1, "link": LINK, "quantity": 100}
-
-ANSWERS: dict[str, object] = {
-    "services": [
-        {
-            "service": 1,
-            "name": "Votes",
-            "type": "Default",
-            "category": "Votes",
-            "rate": 10.0,
-            "min": 1,
-            "max": 50000,
-        }
-    ],
-    "status": {"5": {"charge": 0, "status": "in progress", "remains": 50}},
-    "balance": {"balance": 100.0, "currency": "USD"},
-    "add": {"order_id": 123},
-    "cancel": [{"order": "5", "cancel": 1, "refund": 10.0}],
-}
 
 RESULTS: dict[str, object] = {
     "services": [
@@ -89,14 +74,6 @@ RESULTS: dict[str, object] = {
     "balance": Balance(balance=Decimal(100), currency="USD"),
     "add": 123,
     "cancel": CancelResult(order_id=5, refund=Decimal(10)),
-}
-
-CALLS: dict[str, Callable[[ToplistClient], Coroutine[Any, Any, object]]] = {
-    "services": lambda c: c.services(),
-    "status": lambda c: c.status(5),
-    "balance": lambda c: c.balance(),
-    "add": lambda c: c.add(service=1, link=LINK, quantity=100),
-    "cancel": lambda c: c.cancel(5),
 }
 
 
@@ -139,46 +116,12 @@ class Clock:
 def clock(sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Run the policy (and tenacity's deadline) on a clock its sleeps advance."""
     fake = Clock(waited=sleeps)
-    monotonic = SimpleNamespace(monotonic=fake.monotonic)
-    monkeypatch.setattr(_retry, "time", monotonic)
-    monkeypatch.setattr(tenacity, "time", monotonic)
-    monkeypatch.setattr(_retry, "sleep", fake.sleep)
+    run_retries_on(monkeypatch, fake.monotonic, fake.sleep)
     return fake
-
-
-@pytest.fixture
-async def gate(scripted: ScriptedPanel) -> AsyncIterator[asyncio.Event]:
-    """An event stalled handlers wait on; set before the server shuts down."""
-    event = asyncio.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """A loopback URL whose port has nothing listening."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v2"
-
-
-class MockResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 omits the `stream_writer` that aiohttp 3.14 requires."""
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
 
 
 def _answer(action: str) -> web.Response:
     return web.json_response(ANSWERS[action])
-
-
-def _rate_limited(seconds: str) -> web.Response:
-    return web.json_response(
-        {"message": "Too Many Attempts."}, status=429, headers={"Retry-After": seconds}
-    )
 
 
 # --- the matrix -----------------------------------------------------------------
@@ -237,7 +180,7 @@ FAILURES = [
         "429-retry-after",
         "throttle",
         RateLimitError,
-        _fixed(lambda: _rate_limited("2")),
+        _fixed(lambda: throttled("2")),
     ),
     Failure(
         "500-html",
@@ -541,7 +484,7 @@ async def test_deadline_stops_before_a_wait_would_cross_it(
     """`retry_deadline` ends the retries when the next wait would pass it."""
 
     async def handler(request: web.Request, _: dict[str, Any]) -> web.Response:
-        return _rate_limited(retry_after)
+        return throttled(retry_after)
 
     scripted.handler = handler
     client = ToplistClient(
@@ -586,7 +529,7 @@ async def test_retry_after_is_honoured_exactly(
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
         seen.append(body["action"])
-        return _rate_limited("3.5") if len(seen) == 1 else _answer(action)
+        return throttled("3.5") if len(seen) == 1 else _answer(action)
 
     scripted.handler = handler
     async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
@@ -607,7 +550,7 @@ async def test_retry_after_as_http_date(
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
         seen.append(body["action"])
-        return _rate_limited(when) if len(seen) == 1 else _answer("balance")
+        return throttled(when) if len(seen) == 1 else _answer("balance")
 
     scripted.handler = handler
     async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
@@ -647,7 +590,7 @@ async def test_long_retry_after_is_raised_not_waited(
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
         seen.append(body["action"])
-        return _rate_limited("120") if len(seen) == 1 else _answer("balance")
+        return throttled("120") if len(seen) == 1 else _answer("balance")
 
     scripted.handler = handler
     async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
@@ -671,7 +614,7 @@ async def test_rate_limit_pause_holds_other_concurrent_calls(
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
         seen.append(body["action"])
-        return _rate_limited("5") if len(seen) == 1 else _answer(body["action"])
+        return throttled("5") if len(seen) == 1 else _answer(body["action"])
 
     scripted.handler = handler
     async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
@@ -729,7 +672,7 @@ async def test_cancelled_mid_backoff_is_not_retried(
     clock.sleeping = asyncio.Event()
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
-        return _rate_limited("1")
+        return throttled("1")
 
     scripted.handler = handler
     async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:

@@ -7,7 +7,7 @@ import heapq
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
@@ -231,14 +231,6 @@ def panel(scripted: ScriptedPanel, clock: FakeClock) -> Statuses:
     statuses = Statuses(clock)
     scripted.handler = statuses.handle
     return statuses
-
-
-@pytest.fixture
-async def client(scripted: ScriptedPanel) -> AsyncIterator[ToplistClient]:
-    async with ToplistClient(
-        API_KEY, base_url=scripted.base_url, max_retries=0
-    ) as toplist:
-        yield toplist
 
 
 def watch(

@@ -6,12 +6,10 @@ import asyncio
 import json
 import logging
 import re
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -20,6 +18,7 @@ from aiohttp import web
 from aioresponses import aioresponses
 from yarl import URL
 
+from tests._helpers import MockResponse, exception_texts
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     APIConnectionError,
@@ -55,33 +54,8 @@ SERVICES = [
 ]
 
 
-@pytest.fixture
-async def gate(scripted: ScriptedPanel) -> AsyncIterator[asyncio.Event]:
-    """An event slow handlers wait on; set before the server shuts down."""
-    event = asyncio.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """A loopback URL whose port has nothing listening."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v2"
-
-
 def _json(payload: object, status: int = 200) -> web.Response:
     return web.json_response(payload, status=status)
-
-
-class MockResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 omits the `stream_writer` that aiohttp 3.14 requires."""
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
 
 
 # --- what goes on the wire ------------------------------------------------------
@@ -643,26 +617,12 @@ LEAKS = [
 ]
 
 
-def _exception_texts(exc: BaseException | None) -> Iterator[str]:
-    """Every text an exception (and its causes) shows: str, repr, attributes."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield str(exc)
-        yield repr(exc)
-        yield repr(exc.args)
-        for attr in ("message", "body", "errors", "order"):
-            if hasattr(exc, attr):
-                yield repr(getattr(exc, attr))
-        exc = exc.__cause__ or exc.__context__
-
-
 def _record_texts(caplog: pytest.LogCaptureFixture) -> Iterator[str]:
     for record in caplog.records:
         yield record.getMessage()
         yield repr(record.args)
         if record.exc_info and record.exc_info[1] is not None:
-            yield from _exception_texts(record.exc_info[1])
+            yield from exception_texts(record.exc_info[1])
 
 
 @pytest.mark.parametrize("leak", LEAKS, ids=[leak.id for leak in LEAKS])
@@ -691,11 +651,11 @@ async def test_key_never_leaks(
             errors = [v for v in result.values() if isinstance(v, OrderError)]
             assert errors, "the scenario should yield a per-order error"
             for error in errors:
-                texts.extend(_exception_texts(error))
+                texts.extend(exception_texts(error))
         else:
             with pytest.raises(leak.raises) as info:
                 await leak.call(client)
-            texts.extend(_exception_texts(info.value))
+            texts.extend(exception_texts(info.value))
         texts.append(repr(client))
     texts.extend(_record_texts(caplog))
     assert caplog.records, "DEBUG logging should have recorded the request"
@@ -720,7 +680,7 @@ async def test_key_echoed_with_json_escapes_is_redacted(
     async with ToplistClient(key, base_url=scripted.base_url) as client:
         with pytest.raises(AuthenticationError) as info:
             await client.balance()
-    texts = [*_exception_texts(info.value), *_record_texts(caplog)]
+    texts = [*exception_texts(info.value), *_record_texts(caplog)]
     assert "Invalid API key" in info.value.message
     assert [text for text in texts if key in text] == []
 

@@ -34,6 +34,7 @@ import aiohttp
 import msgspec
 import pytest
 
+from tests._helpers import exception_texts
 from tests.conftest import API_KEY
 from toplist_async import (
     Balance,
@@ -331,19 +332,6 @@ def check_wave(
     money = Money(before, taken, given)
     problems = (answer_problems(op, panel, money) for op in ops if not op.cancelled)
     return [problem for found in problems for problem in found if problem]
-
-
-def exception_texts(exc: BaseException | None) -> Iterator[str]:
-    """Every text an exception and its causes show: str, repr, args, attributes."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield str(exc)
-        yield repr(exc)
-        yield repr(exc.args)
-        for name in ("message", "body", "errors", "order"):
-            yield repr(getattr(exc, name, None))
-        exc = exc.__cause__ or exc.__context__
 
 
 def open_sockets(port: int) -> list[str]:
