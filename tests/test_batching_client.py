@@ -15,6 +15,7 @@ from aiohttp import web
 
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
+    APIError,
     AuthenticationError,
     CancelResult,
     ClientClosedError,
@@ -268,6 +269,39 @@ async def test_refused_key_fails_every_caller_without_splitting(
     got = await gather_outcomes([client.status(i) for i in range(1, 51)])
     assert all(isinstance(error, AuthenticationError) for error in got)
     assert not any(isinstance(error, OrderError) for error in got)
+    assert len(scripted.received) == 1
+    assert client.stats.batches_split == 0
+
+
+async def test_a_refusal_of_every_order_stops_splitting_early(
+    scripted: ScriptedPanel, client: ToplistClient
+) -> None:
+    """When every order is refused, halving stops early: the request is refused."""
+
+    async def refuse(request: web.Request, _body: dict[str, Any]) -> web.Response:
+        return web.json_response({"error": "Unauthorized"}, status=403)
+
+    scripted.handler = refuse
+    got = await gather_outcomes([client.status(i) for i in range(1, 101)])
+    assert all(type(error) is AuthenticationError for error in got)
+    # Not the 199 requests of halving down to every single id.
+    assert len(scripted.received) <= 20
+    assert client.stats.batches_split > 0
+
+
+async def test_an_html_404_is_a_wrong_url_not_a_refused_order(
+    scripted: ScriptedPanel, client: ToplistClient
+) -> None:
+    """A 404 page that is not JSON fails the batch at once: it is not split."""
+
+    async def not_found(request: web.Request, _body: dict[str, Any]) -> web.Response:
+        return web.Response(
+            status=404, text="<h1>Not Found</h1>", content_type="text/html"
+        )
+
+    scripted.handler = not_found
+    got = await gather_outcomes([client.status(i) for i in range(1, 51)])
+    assert all(type(error) is APIError and error.status_code == 404 for error in got)
     assert len(scripted.received) == 1
     assert client.stats.batches_split == 0
 

@@ -21,6 +21,7 @@ from toplist_async import (
     OrderError,
     OrderState,
     OrderStatus,
+    ResponseValidationError,
     Service,
     ToplistClient,
     ToplistError,
@@ -189,29 +190,55 @@ async def test_happy_path_per_action(scripted: ScriptedPanel, case: HappyPath) -
         assert list(result) == list(case.result)  # type: ignore[call-overload]
 
 
-@pytest.mark.parametrize(
-    ("answer", "message"),
-    [
-        ({"7": {"error": "Incorrect order ID"}}, "Incorrect order ID"),
-        ({"8": {"status": "Completed", "remains": 0}}, "left this order out"),
-        ({}, "left this order out"),
-    ],
-    ids=["per-order-error", "other-id-only", "empty-answer"],
-)
-async def test_status_raises_order_error(
-    scripted: ScriptedPanel, answer: object, message: str
+async def test_status_raises_order_error(scripted: ScriptedPanel) -> None:
+    """`status(id)` raises OrderError carrying the panel's refusal of its id."""
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.json_response({"7": {"error": "Incorrect order ID"}})
+
+    scripted.handler = handler
+    async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
+        with pytest.raises(OrderError, match="Incorrect order ID") as info:
+            await client.status(7)
+    assert info.value.order_id == 7
+    assert not info.value.missing
+    assert scripted.received == [{"action": "status", "key": API_KEY, "orders": "7"}]
+
+
+async def test_status_of_an_id_left_out_is_a_missing_order_error(
+    scripted: ScriptedPanel,
 ) -> None:
-    """`status(id)` raises OrderError when its id is refused or left out."""
+    """An id the answer leaves out (others answered) is an OrderError marked missing."""
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.json_response({"8": {"status": "Completed", "remains": 0}})
+
+    scripted.handler = handler
+    async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
+        outcomes = await client.status_many([7, 8])
+    assert isinstance(outcomes[7], OrderError)
+    assert outcomes[7].missing
+    assert "left this order out" in outcomes[7].message
+    assert isinstance(outcomes[8], OrderStatus)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"8": {"status": "Completed", "remains": 0}}, {}, {"message": "Server is busy"}],
+    ids=["other-id-only", "empty-answer", "message-only"],
+)
+async def test_status_answer_without_any_asked_id_is_no_answer(
+    scripted: ScriptedPanel, answer: object
+) -> None:
+    """An answer holding none of the asked ids fails the call, not every order."""
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
         return web.json_response(answer)
 
     scripted.handler = handler
     async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
-        with pytest.raises(OrderError, match=message) as info:
+        with pytest.raises(ResponseValidationError, match="none of the asked"):
             await client.status(7)
-    assert info.value.order_id == 7
-    assert scripted.received == [{"action": "status", "key": API_KEY, "orders": "7"}]
 
 
 async def test_cancel_raises_order_error_when_refused(scripted: ScriptedPanel) -> None:

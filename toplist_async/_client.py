@@ -45,18 +45,25 @@ DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
 # A 401/403 that names the key is about the account, not one order: splitting
 # the batch to find "the" bad order would only multiply the failing requests.
 _ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
+# A refused batch is split to find the foreign orders in it; more refused
+# orders than this means the refusal is about the request (key, URL), and
+# halving on would cost two requests per id.
+_MAX_REFUSED_ORDERS = 3
 
 R = TypeVar("R")
 
 
 def _missing(order: int) -> OrderError:
-    return OrderError(order, "the panel's answer left this order out")
+    return OrderError(order, "the panel's answer left this order out", missing=True)
 
 
 def _refused_for_one_order(exc: APIError) -> bool:
-    return (
-        isinstance(exc, AuthenticationError) or exc.status_code == 404
-    ) and not _ACCOUNT_WORDS.search(exc.message)
+    """A JSON 403/404 (or such an error inside a 200) that names no key problem."""
+    if not isinstance(exc.body, dict) or _ACCOUNT_WORDS.search(exc.message):
+        return False  # an HTML 404 is a wrong URL; a key error is the account's
+    return exc.status_code in (403, 404) or (
+        exc.status_code == 200 and isinstance(exc, AuthenticationError)
+    )
 
 
 class ToplistClient:
@@ -311,26 +318,34 @@ class ToplistClient:
     async def _load_statuses(
         self, orders: list[int]
     ) -> dict[int, OrderStatus | OrderError]:
-        self._stats.ids_requested += len(orders)
-        fields = {"orders": ",".join(map(str, orders))}
-        try:
-            body = await self._send(
-                "status", fields, is_transient, len(orders), fast=STATUS_ENTRIES
-            )
-        except APIError as exc:
-            if not _refused_for_one_order(exc):
-                raise
-            if len(orders) == 1:
-                refused = OrderError(
-                    orders[0], exc.message, status_code=exc.status_code, body=exc.body
+        refusals_left = _MAX_REFUSED_ORDERS
+
+        async def load(part: list[int]) -> dict[int, OrderStatus | OrderError]:
+            nonlocal refusals_left
+            self._stats.ids_requested += len(part)
+            fields = {"orders": ",".join(map(str, part))}
+            try:
+                body = await self._send(
+                    "status", fields, is_transient, len(part), fast=STATUS_ENTRIES
                 )
-                return {orders[0]: refused}
-            # One foreign id can fail the whole request: halve until it is found.
-            self._stats.batches_split += 1
-            half = len(orders) // 2
-            first = await self._load_statuses(orders[:half])
-            return first | await self._load_statuses(orders[half:])
-        return to_statuses(body, orders)
+            except APIError as exc:
+                if not _refused_for_one_order(exc):
+                    raise
+                if len(part) > 1:
+                    # One foreign id can fail the whole request: halve to find it.
+                    self._stats.batches_split += 1
+                    half = len(part) // 2
+                    return await load(part[:half]) | await load(part[half:])
+                refusals_left -= 1
+                if refusals_left < 0:
+                    raise  # so many refused orders: the request itself is refused
+                refused = OrderError(
+                    part[0], exc.message, status_code=exc.status_code, body=exc.body
+                )
+                return {part[0]: refused}
+            return to_statuses(body, part)
+
+        return await load(orders)
 
     async def _load_cancels(
         self, orders: list[int]

@@ -55,6 +55,7 @@ def _exact_number(text: str) -> Decimal:
 
 _JSON = msgspec.json.Decoder(float_hook=_exact_number)
 _ABSENT = object()
+_STATUS_FIELDS = frozenset({"charge", "start_count", "remains", "currency"})
 _BOM = b"\xef\xbb\xbf"
 _INTEGER = re.compile(r"[+-]?\d+")
 # "50.000" is 50 on one panel and 50,000 on another (thousands separator):
@@ -268,7 +269,7 @@ def to_statuses(
     body = _unwrap(body)
     if not isinstance(body, dict):
         _invalid("status", body, "expected an object keyed by order id")
-    if len(asked) == 1 and "status" in body:
+    if len(asked) == 1 and _STATUS_FIELDS & body.keys() and "status" in body:
         # The single-order form of the convention: the status object itself.
         return {asked[0]: _status(asked[0], body)}
     outcomes: dict[int, OrderStatus | OrderError] = {}
@@ -283,6 +284,10 @@ def to_statuses(
             found = _order_key(key)
             if found is not None and found in wanted and found not in outcomes:
                 outcomes[found] = _status(found, entry)
+    if not outcomes:
+        # Not one asked order in it ({} or {"message": "busy"}): no answer at
+        # all, rather than every order left out for good.
+        _invalid("status", body, "none of the asked orders is in it")
     return outcomes
 
 

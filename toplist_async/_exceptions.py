@@ -142,14 +142,23 @@ class OrderError(APIError):
     """
     The panel rejected one order of a status or cancel call.
 
-    The other orders of the same request are unaffected.
+    The other orders of the same request are unaffected. `missing` is True when
+    the panel's answer left the order out rather than refusing it: asking
+    again later may well succeed.
     """
 
     def __init__(
-        self, order_id: int, message: str, *, status_code: int = 200, body: Any = None
+        self,
+        order_id: int,
+        message: str,
+        *,
+        status_code: int = 200,
+        body: Any = None,
+        missing: bool = False,
     ) -> None:
         super().__init__(message, status_code=status_code, body=body)
         self.order_id = order_id
+        self.missing = missing
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.message}"

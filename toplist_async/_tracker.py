@@ -261,7 +261,7 @@ class OrderTracker:
             if entry is None:
                 continue  # untracked while its poll was in flight
             entry.polling = False
-            if isinstance(outcome, OrderError):
+            if isinstance(outcome, OrderError) and not outcome.missing:
                 self._finish(key, outcome)
             elif isinstance(outcome, BaseException):
                 failed.append(key)
