@@ -367,4 +367,5 @@ class Batcher(Generic[K, V]):
             for task in tasks:
                 task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Not gather(): cancelling this close must not cancel a sent cancel.
+            await asyncio.wait(tasks)

@@ -184,11 +184,13 @@ class ToplistClient:
         if self._closed:
             return
         self._closed = True
-        for tracker in list(self._trackers):
-            await tracker.aclose()
-        await self._statuses.aclose()
-        await self._cancels.aclose()
-        await self._transport.aclose()
+        try:
+            for tracker in list(self._trackers):
+                await tracker.aclose()
+            await self._statuses.aclose()
+            await self._cancels.aclose()
+        finally:
+            await self._transport.aclose()
 
     async def _send(
         self,

@@ -23,6 +23,7 @@ logger = logging.getLogger("toplist_async")
 
 Update = OrderStatus | OrderError
 _END = object()
+_POLL_SHARE = 100
 
 
 class TrackerOptions(TypedDict, total=False):
@@ -163,11 +164,16 @@ class OrderTracker:
                 return
             self._updates = asyncio.Queue()
         self._start()
-        while True:
-            item = await self._updates.get()
-            if item is _END:
-                return
-            yield item  # type: ignore[misc]
+        try:
+            while True:
+                item = await self._updates.get()
+                if item is _END:
+                    return
+                yield item  # type: ignore[misc]
+        finally:
+            if self._stop_when_idle:
+                # A `watch()` left early (break, exception) stops polling.
+                await self.aclose()
 
     async def __aenter__(self) -> Self:
         self._start()
@@ -221,11 +227,19 @@ class OrderTracker:
                 if entry is not None and entry.due == when and not entry.polling:
                     entry.polling = True
                     due.append(key)
-            if due:
-                poll = asyncio.get_running_loop().create_task(self._poll(due))
+            # One poll per batch-sized share: each reports as soon as its
+            # request is answered, not after the whole round.
+            for start in range(0, len(due), _POLL_SHARE):
+                share = due[start : start + _POLL_SHARE]
+                poll = asyncio.get_running_loop().create_task(self._poll(share))
                 self._polls.add(poll)
                 poll.add_done_callback(self._poll_done)
-            elif self._stop_when_idle and not self._orders and not self._polls:
+            if (
+                not due
+                and self._stop_when_idle
+                and not self._orders
+                and not self._polls
+            ):
                 self._end_updates()
                 return
             self._wake.clear()

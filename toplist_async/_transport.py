@@ -100,7 +100,11 @@ class Transport:
         self.base_url = base_url
         self.auth: Auth = auth
         self.encoding: Encoding = encoding
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 10.0))
+        # `connect` (which includes waiting for a pooled connection) stays
+        # below `total`, so a request that never left times out as unsent.
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout, connect=min(timeout / 2, 10.0)
+        )
         self._session = session
         self._owns_session = session is None
         self._closed = False
@@ -162,11 +166,11 @@ class Transport:
                 headers=self._headers,
                 timeout=self._timeout,
                 allow_redirects=False,
+                # A caller's session may raise on 4xx/5xx: we classify them.
+                raise_for_status=False,
             ) as response:
                 raw = await self._read_capped(response)
                 status, headers = response.status, response.headers
-        except ResponseValidationError:
-            raise
         except _UNSENT_ERRORS as exc:
             self._log(action, ids, "unreachable", started)
             raise self._connection_error(action, exc, sent=False) from exc
