@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 from aiohttp import web
@@ -14,6 +16,7 @@ from aiohttp import web
 from tests._helpers import SPEC_123, SPEC_SERVICE
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
+    APIConnectionError,
     Balance,
     CancelResult,
     ClientClosedError,
@@ -433,3 +436,49 @@ async def test_stats_is_a_frozen_snapshot(scripted: ScriptedPanel) -> None:
     with pytest.raises(AttributeError):
         before.retries = 5  # type: ignore[misc]
     assert msgspec.structs.asdict(after_one)["requests"] == {"balance": 1}
+
+
+async def test_closing_finishes_an_add_under_way(scripted: ScriptedPanel) -> None:
+    """`aclose()` lets an `add` already sent finish: its id is not lost."""
+    arrived = asyncio.Event()
+
+    async def slow_add(request: web.Request, body: dict[str, Any]) -> web.Response:
+        arrived.set()
+        await asyncio.sleep(0.2)
+        return web.json_response({"order_id": 77})
+
+    scripted.handler = slow_add
+    client = ToplistClient(API_KEY, base_url=scripted.base_url)
+    placing = asyncio.create_task(
+        client.add(service=1, link="https://x.test/p", quantity=10)
+    )
+    await arrived.wait()
+    await client.aclose()
+    assert await placing == 77
+    assert scripted.actions() == ["add"]
+
+
+@pytest.mark.parametrize("status", [401, 429, 500])
+async def test_a_session_that_raises_for_status_is_still_classified(
+    scripted: ScriptedPanel, status: int
+) -> None:
+    """A caller's `raise_for_status=True` session does not turn 4xx/5xx into
+    connection errors: an `add` refused with 429 is retried, not reported lost."""
+    answers = iter([status, 200])
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
+        code = next(answers)
+        if code == 200:
+            return web.json_response({"order_id": 5})
+        return web.json_response({"error": "no"}, status=code)
+
+    scripted.handler = handler
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        client = ToplistClient(API_KEY, base_url=scripted.base_url, session=session)
+        async with client:
+            if status == 429:
+                assert await client.add(service=1, link="https://x", quantity=1) == 5
+            else:
+                with pytest.raises(ToplistError) as caught:
+                    await client.add(service=1, link="https://x", quantity=1)
+                assert not isinstance(caught.value, APIConnectionError)

@@ -764,3 +764,18 @@ async def test_watch_follows_orders_on_a_fake_panel_to_the_end() -> None:
         await clock.advance(600)
         assert fake.count("status") == asked
         assert _library_tasks() == set()
+
+
+async def test_leaving_a_watch_early_stops_its_polling() -> None:
+    """Breaking out of `async for ... in client.watch(ids)` leaves no poller."""
+    panel = FakePanel(speed=0)
+    async with panel as url, ToplistClient("test-key", base_url=url) as client:
+        order = await client.add(service=1, link="https://x.test/p", quantity=100)
+        async for _update in client.watch([order], interval=0.01, max_interval=0.01):
+            break
+        await asyncio.sleep(0.1)  # the abandoned generator is finalised
+        before = panel.count("status")
+        await asyncio.sleep(0.1)
+        assert panel.count("status") == before
+        leftover = asyncio.all_tasks() - {asyncio.current_task()}
+        assert not [t for t in leftover if "_tracker" in repr(t.get_coro())]

@@ -7,6 +7,7 @@ cap) lives here, so changing one is a one-line change.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import time
@@ -108,6 +109,8 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._closed = False
+        self._in_flight = 0
+        self._idle: asyncio.Event | None = None
         self._headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
         if auth != "body":
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -158,6 +161,22 @@ class Transport:
         error classifier.
         """
         session = self._session_in_loop()
+        self._in_flight += 1
+        try:
+            return await self._post(session, action, fields, ids, fast)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight and self._idle is not None:
+                self._idle.set()
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        action: str,
+        fields: Mapping[str, Any],
+        ids: int,
+        fast: msgspec.json.Decoder[Any] | None,
+    ) -> Any:
         started = time.perf_counter()
         try:
             async with session.post(
@@ -241,8 +260,16 @@ class Transport:
             )
 
     async def aclose(self) -> None:
-        """Close the session this transport created; a caller's session stays open."""
+        """
+        Close the session this transport created; a caller's session stays open.
+
+        Requests under way (an `add`, say) are finished first, within their
+        timeout, so closing never turns a placed order into a lost answer.
+        """
         self._closed = True
+        if self._in_flight:
+            self._idle = asyncio.Event()
+            await self._idle.wait()
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
