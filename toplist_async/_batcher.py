@@ -127,7 +127,7 @@ class Batcher(Generic[K, V]):
         self._ready: deque[_Batch[K, V]] = deque()
         self._in_flight = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._space: asyncio.Event | None = None
+        self._space_waiters: deque[asyncio.Future[None]] = deque()
         self._closed = False
         self.awaits = 0
         """Ids asked for by callers (each `load`, each key of `load_many`)."""
@@ -330,17 +330,28 @@ class Batcher(Generic[K, V]):
         self._release_space()
 
     async def _wait_for_space(self) -> None:
+        """Wait, first come first served, until fewer than `max_pending` ids wait."""
         while len(self._slots) >= self._max_pending and not self._closed:
-            if self._space is None:
-                self._space = asyncio.Event()
-            await self._space.wait()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._space_waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._release_space()  # hand the room this caller got on
+                raise
 
     def _release_space(self) -> None:
-        if self._space is not None and (
-            self._closed or len(self._slots) < self._max_pending
-        ):
-            self._space.set()
-            self._space = None
+        # Wake as many waiters as there is room for, not all of them: waking
+        # everyone on each release made a long queue quadratic.
+        room = self._max_pending - len(self._slots)
+        if self._closed:
+            room = len(self._space_waiters)
+        while room > 0 and self._space_waiters:
+            waiter = self._space_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                room -= 1
 
     async def aclose(self) -> None:
         """

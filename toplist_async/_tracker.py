@@ -26,6 +26,13 @@ _END = object()
 _POLL_SHARE = 100
 
 
+def _current_task() -> asyncio.Task[object] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
 class TrackerOptions(TypedDict, total=False):
     """The keyword options of `OrderTracker`, as `client.watch()` takes them."""
 
@@ -96,6 +103,9 @@ class OrderTracker:
         if not 0 < interval <= max_interval or growth < 1 or first_poll < 0:
             msg = "need 0 < interval <= max_interval, growth >= 1 and first_poll >= 0"
             raise ValueError(msg)
+        if client._closed:
+            msg = "the client is closed"
+            raise ClientClosedError(msg)
         self._statuses = client._statuses
         client._trackers.add(self)
         self._interval = interval
@@ -200,6 +210,8 @@ class OrderTracker:
 
     def _shut(self, error: ClientClosedError) -> None:
         self._closed = True
+        if self._scheduler is not None and self._scheduler is not _current_task():
+            self._scheduler.cancel()  # it would sleep on, with nothing to poll
         for key in list(self._waiters):
             self._settle(key, error)
         self._orders.clear()
