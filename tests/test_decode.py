@@ -718,6 +718,7 @@ SPELLINGS = [
     ("processing", OrderState.PROCESSING),
     ("Completed", OrderState.COMPLETED),
     ("Complete", OrderState.COMPLETED),
+    ("Processed", OrderState.COMPLETED),
     ("completed", OrderState.COMPLETED),
     ("Partial", OrderState.PARTIAL),
     ("Canceled", OrderState.CANCELED),
@@ -727,7 +728,7 @@ SPELLINGS = [
     ("Failed", OrderState.FAILED),
     ("Error", OrderState.FAILED),
 ]
-UNRECOGNISED = ["Processed", "weird", "", "awaiting_refill", "Refill", "in progress!"]
+UNRECOGNISED = ["weird", "", "awaiting_refill", "Refill", "in progress!"]
 
 
 @pytest.mark.parametrize(
@@ -876,3 +877,11 @@ def test_models_round_trip_through_msgspec(model: msgspec.Struct, field: str) ->
     again = msgspec.json.decode(raw, type=type(model))
     assert again == model
     assert type(getattr(again, field)) is Decimal
+
+
+def test_a_single_cancel_answered_on_its_own() -> None:
+    """`{"order": 5, "cancel": 1}` without the list around it is read too."""
+    from toplist_async._decode import to_cancels
+
+    outcomes = to_cancels({"order": "5", "cancel": 1, "refund": "0.5"}, [5])
+    assert outcomes == {5: CancelResult(order_id=5, refund=Decimal("0.5"))}

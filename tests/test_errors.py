@@ -551,3 +551,23 @@ def test_exceptions_live_in_the_public_module(name: str) -> None:
     assert cls is getattr(_exceptions, name)
     assert cls.__module__ == "toplist_async"
     assert issubclass(cls, ToplistError)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message", "expected"),
+    [
+        ({"X-RateLimit-Reset": "30"}, "", 30.0),
+        ({}, "Spam protection, wait 7 seconds", 7.0),
+        ({}, "Please retry in 2.5 s", 2.5),
+        ({}, "Limit is 60 per 60 seconds", None),
+        ({}, "Too Many Attempts.", None),
+    ],
+    ids=["reset-as-seconds", "wait-words", "retry-in", "a-limit-not-a-wait", "none"],
+)
+def test_retry_after_reading(
+    headers: dict[str, str], message: str, expected: float | None
+) -> None:
+    """A wait is read from a delta X-RateLimit-Reset or from words asking to wait."""
+    from toplist_async._classifier import retry_after_seconds
+
+    assert retry_after_seconds(headers, message) == expected

@@ -38,7 +38,12 @@ _FUNDS_WORDS = re.compile(r"(not enough|insuff?i?c?i?ent) (funds|balance)", re.I
 _AUTH_WORDS = re.compile(
     r"api key|unauthenticated|unauthori[sz]ed|forbidden|suspended|invalid key", re.I
 )
-_WAIT_WORDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|second)", re.I)
+_WAIT_WORDS = re.compile(
+    r"(?:wait|retry|try again|after|in)\D{0,12}?(\d+(?:\.\d+)?)\s*(?:s\b|sec|second)",
+    re.I,
+)
+# Below this, X-RateLimit-Reset is a number of seconds, not a Unix time.
+_UNIX_TIME_2001 = 1_000_000_000
 
 
 def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float | None:
@@ -61,9 +66,11 @@ def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float 
     reset = headers.get("X-RateLimit-Reset")
     if reset is not None:
         try:
-            return max(0.0, float(reset) - time.time())
+            when = float(reset)
         except ValueError:
             pass
+        else:
+            return max(0.0, when - time.time() if when > _UNIX_TIME_2001 else when)
     found = _WAIT_WORDS.search(message)
     return float(found.group(1)) if found else None
 

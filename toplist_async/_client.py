@@ -75,9 +75,10 @@ class ToplistClient:
     calls are merged into requests of up to `max_batch_size` ids.
 
     `api_key` defaults to `$TOPLIST_API_KEY`. `timeout` bounds each request and
-    `max_retries` the retries after the first attempt; `retry_deadline` bounds
-    a whole call, retries and waits included. `auth` says where the key goes
-    (the body's `key` field, an `Authorization: Bearer` header, or both) and
+    `max_retries` the retries after the first attempt; no retry starts once
+    `retry_deadline` seconds have passed since the first attempt. `auth` says
+    where the key goes (the body's `key` field, an `Authorization: Bearer`
+    header, or both) and
     `encoding` how the body is sent. `rate_limit` (requests per minute, off by
     default) paces every request of the client. A `session` you pass is used
     and never closed. Plain `http://` is refused for hosts other than loopback unless
@@ -230,8 +231,10 @@ class ToplistClient:
         Extra fields of the service's type (`comments`, `usernames`,
         `answer_number`, ...) pass through; None values are not sent and a list
         is sent one entry per line. It is retried only when the request surely
-        never reached the panel. If it may have, `OrderOutcomeUnknown` is raised:
-        check the panel before placing the order again.
+        never reached the panel, or the panel's throttle refused it (429). If it
+        may have reached the panel, `OrderOutcomeUnknown` is raised: check the
+        panel before placing the order again. The same holds if you cancel the
+        call after its request was sent: the order may exist.
         """
         order = order_fields(
             {

@@ -59,7 +59,7 @@ _STATUS_FIELDS = frozenset({"charge", "start_count", "remains", "currency"})
 _BOM = b"\xef\xbb\xbf"
 _INTEGER = re.compile(r"[+-]?\d+")
 # "50.000" is 50 on one panel and 50,000 on another (thousands separator):
-# a whole number with exactly three zero decimals is not guessed.
+# a count written with exactly three decimals is not guessed.
 _AMBIGUOUS_THOUSANDS = re.compile(r"\d{1,3}\.\d{3}")
 
 
@@ -84,8 +84,8 @@ class StatusEntry(msgspec.Struct, gc=False):
 
 
 # Decodes the documented status answer straight into structs. Anything else
-# (numbers as strings, per-order errors, error envelopes) fails it and takes
-# the tolerant path instead.
+# (counts as strings, per-order errors, error envelopes) fails it and takes the
+# tolerant path instead; a charge may be a string here, as Decimal reads both.
 STATUS_ENTRIES = msgspec.json.Decoder(dict[str, StatusEntry])
 
 
@@ -296,7 +296,9 @@ def to_cancels(
 ) -> dict[int, CancelResult | OrderError]:
     """Read `[{"order": "1", "cancel": 1, "refund": 1.5}]` into an outcome per id."""
     wanted = set(order_ids)
-    if isinstance(body, dict):
+    if isinstance(body, dict) and "order" in body:
+        body = [body]  # one cancel answered on its own
+    elif isinstance(body, dict):
         body = [
             {"order": key, **value}
             for key, value in body.items()

@@ -18,7 +18,8 @@ Our exception hierarchy:
   * ClientClosedError           the client was closed before or during the call
 
 Programming errors in the arguments of a call (an order id that is not a positive
-integer, an empty list) raise `ValueError` or `TypeError` before anything is sent.
+integer, an empty list) raise `ValueError` or `TypeError` before anything is sent,
+and `asyncio.CancelledError` always goes through untouched.
 """
 
 from __future__ import annotations

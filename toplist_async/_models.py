@@ -70,6 +70,7 @@ _SPELLINGS: dict[str, OrderState] = {
     "processing": OrderState.PROCESSING,
     "completed": OrderState.COMPLETED,
     "complete": OrderState.COMPLETED,
+    "processed": OrderState.COMPLETED,
     "partial": OrderState.PARTIAL,
     "partially completed": OrderState.PARTIAL,
     "canceled": OrderState.CANCELED,

@@ -4,9 +4,11 @@ The one retry policy: which failures are retried per action, and how long to wai
 Reads (`services`, `status`, `balance`) are retried on anything transient.
 Mutations (`add`, `cancel`) are retried only when the request certainly never
 reached the panel, or was refused by its throttle: a retried `add` after the
-panel may have seen it could place a second order. A 429 pauses every request
-of the client, not only the one that got it, so callers do not stampede; an
-optional token bucket paces every attempt so the 429 does not come at all.
+panel may have seen it could place a second order. A 429 whose wait is within
+`max_retry_after` pauses every request of the client, not only the one that got
+it, so callers do not stampede; an optional token bucket paces every attempt so
+the 429 does not come at all. Waiting for the bucket or a pause does not count
+against `deadline`, which bounds the retries.
 """
 
 from __future__ import annotations

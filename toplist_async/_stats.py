@@ -21,7 +21,7 @@ class ClientStats(msgspec.Struct, frozen=True, kw_only=True):
     awaits: dict[str, int]
     """Order ids asked for by callers of status/cancel, per action."""
     ids_requested: int
-    """Order ids sent to the panel in status and cancel requests."""
+    """Order ids put in status and cancel requests (halves counted, retries not)."""
     ids_merged: int
     """Awaits that joined an identical id already waiting or in flight."""
     batches_split: int
