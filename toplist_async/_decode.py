@@ -9,9 +9,8 @@ wrapper lists and objects, order ids as ints or strings.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, NoReturn
 
 import msgspec
@@ -24,6 +23,15 @@ from ._models import (
     OrderState,
     OrderStatus,
     Service,
+)
+from ._scalars import (
+    error_text,
+    exact_number,
+    flag,
+    integer,
+    money,
+    order_key,
+    text,
 )
 
 __all__ = [
@@ -39,28 +47,10 @@ __all__ = [
     "to_statuses",
 ]
 
-# Longer numbers are no count or id of a panel, and turning them into ints is
-# slow enough (a billion digits from "1e999999999") to freeze the event loop.
-_MAX_DIGITS = 4000
-_NOT_A_NUMBER = Decimal("NaN")
-
-
-def _exact_number(text: str) -> Decimal:
-    """JSON numbers become exact Decimals; absurd exponents become NaN."""
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return _NOT_A_NUMBER
-
-
-_JSON = msgspec.json.Decoder(float_hook=_exact_number)
+_JSON = msgspec.json.Decoder(float_hook=exact_number)
 _ABSENT = object()
 _STATUS_FIELDS = frozenset({"charge", "start_count", "remains", "currency"})
 _BOM = b"\xef\xbb\xbf"
-_INTEGER = re.compile(r"[+-]?\d+")
-# "50.000" is 50 on one panel and 50,000 on another (thousands separator):
-# a count written with exactly three decimals is not guessed.
-_AMBIGUOUS_THOUSANDS = re.compile(r"\d{1,3}\.\d{3}")
 
 
 # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError, and
@@ -114,61 +104,6 @@ def _invalid(action: str, body: object, why: str) -> NoReturn:
     raise ResponseValidationError(msg, status_code=200, body=body)
 
 
-def _integer(value: object) -> int | None:
-    if type(value) is int:
-        return value
-    if isinstance(value, Decimal):
-        if not value.is_finite() or value.adjusted() > _MAX_DIGITS:
-            return None
-        return int(value) if value == value.to_integral() else None
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) > _MAX_DIGITS:
-            return None
-        if _INTEGER.fullmatch(text):
-            return int(text)
-        if not _AMBIGUOUS_THOUSANDS.fullmatch(text):
-            return _integer(_decimal(text))
-    return None
-
-
-def _decimal(value: object) -> Decimal | None:
-    if type(value) is int:
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None
-
-
-def _flag(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().casefold() in {"1", "true", "yes"}
-    return value is True or (type(value) is int and value != 0)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
-def _order_key(value: object) -> int | None:
-    order_id = _integer(value)
-    return order_id if order_id is not None and order_id > 0 else None
-
-
-def _error_text(value: object) -> str:
-    if isinstance(value, Mapping):
-        return _text(value.get("message") or value.get("error") or value)
-    return _text(value)
-
-
 def _unwrap(body: object) -> object:
     """Some panels wrap a single answer in a list: `[{"order": 1}]`."""
     if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
@@ -186,22 +121,22 @@ def to_services(body: object) -> list[Service]:
     for entry in body:
         if not isinstance(entry, dict):
             _invalid("services", body, f"service entry {entry!r} is not an object")
-        service_id = _integer(entry.get("service"))
-        rate = _decimal(entry.get("rate"))
-        low, high = _integer(entry.get("min")), _integer(entry.get("max"))
+        service_id = integer(entry.get("service"))
+        rate = money(entry.get("rate"))
+        low, high = integer(entry.get("min")), integer(entry.get("max"))
         if service_id is None or rate is None or low is None or high is None:
             _invalid("services", body, f"service entry {entry!r} lacks a field")
         services.append(
             Service(
                 service=service_id,
-                name=_text(entry.get("name")),
-                type=_text(entry.get("type")),
-                category=_text(entry.get("category")),
+                name=text(entry.get("name")),
+                type=text(entry.get("type")),
+                category=text(entry.get("category")),
                 rate=rate,
                 min=low,
                 max=high,
-                refill=_flag(entry.get("refill")),
-                cancel=_flag(entry.get("cancel")),
+                refill=flag(entry.get("refill")),
+                cancel=flag(entry.get("cancel")),
             )
         )
     return services
@@ -212,7 +147,7 @@ def to_order_id(body: object) -> int:
     body = _unwrap(body)
     if isinstance(body, dict):
         for field in ("order_id", "order"):
-            order_id = _order_key(body.get(field))
+            order_id = order_key(body.get(field))
             if order_id is not None:
                 return order_id
     _invalid("add", body, "no order id in it")
@@ -221,10 +156,10 @@ def to_order_id(body: object) -> int:
 def to_balance(body: object) -> Balance:
     """Read `{"balance": "100.84", "currency": "USD"}`."""
     body = _unwrap(body)
-    amount = _decimal(body.get("balance")) if isinstance(body, dict) else None
+    amount = money(body.get("balance")) if isinstance(body, dict) else None
     if amount is None or not isinstance(body, dict):
         _invalid("balance", body, "no finite balance in it")
-    return Balance(balance=amount, currency=_text(body.get("currency")))
+    return Balance(balance=amount, currency=text(body.get("currency")))
 
 
 def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
@@ -242,17 +177,17 @@ def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
     if not isinstance(entry, dict):
         return OrderError(order_id, f"the panel answered {entry!r} for this order")
     if entry.get("error"):
-        return OrderError(order_id, _error_text(entry["error"]), body=entry)
-    raw_status = _text(entry.get("status"))
+        return OrderError(order_id, error_text(entry["error"]), body=entry)
+    raw_status = text(entry.get("status"))
     currency = entry.get("currency")
     return OrderStatus(
         order_id=order_id,
-        charge=_decimal(entry.get("charge")),
-        start_count=_integer(entry.get("start_count")),
+        charge=money(entry.get("charge")),
+        start_count=integer(entry.get("start_count")),
         status=_STATES.get(raw_status) or OrderState.parse(raw_status),
         raw_status=raw_status,
-        remains=_integer(entry.get("remains")),
-        currency=None if currency is None else _text(currency),
+        remains=integer(entry.get("remains")),
+        currency=None if currency is None else text(currency),
     )
 
 
@@ -281,7 +216,7 @@ def to_statuses(
         # Keys spelled another way than ours ("007", " 7"): match them by value.
         wanted = set(asked)
         for key, entry in body.items():
-            found = _order_key(key)
+            found = order_key(key)
             if found is not None and found in wanted and found not in outcomes:
                 outcomes[found] = _status(found, entry)
     if not outcomes:
@@ -310,15 +245,15 @@ def to_cancels(
     for entry in body:
         if not isinstance(entry, dict):
             continue
-        order_id = _order_key(entry.get("order", entry.get("order_id")))
+        order_id = order_key(entry.get("order", entry.get("order_id")))
         if order_id is None or order_id not in wanted:
             continue
         accepted = entry.get("cancel")
         if isinstance(accepted, dict) or entry.get("error"):
-            message = _error_text(accepted if isinstance(accepted, dict) else entry)
+            message = error_text(accepted if isinstance(accepted, dict) else entry)
             outcomes[order_id] = OrderError(order_id, message, body=entry)
-        elif _flag(accepted):
-            refund = _decimal(entry.get("refund"))
+        elif flag(accepted):
+            refund = money(entry.get("refund"))
             outcomes[order_id] = CancelResult(order_id=order_id, refund=refund)
         else:
             message = f"the panel did not accept the cancel ({accepted!r})"
