@@ -16,72 +16,13 @@ from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from ._batch import MISSING, PENDING, Batch, Group, Slot, Waiter, deliver
 from ._exceptions import APIConnectionError, ClientClosedError
 
 __all__ = ["Batcher"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-_MISSING = object()
-_PENDING = object()
-
-
-def _deliver(waiter: _Waiter[K, V], key: K, value: V | BaseException) -> None:
-    if isinstance(waiter, _Group):
-        waiter.put(key, value)
-    elif not waiter.done():
-        if isinstance(value, BaseException):
-            waiter.set_exception(value)
-        else:
-            waiter.set_result(value)
-
-
-class _Group(Generic[K, V]):
-    """The one waiter of a `load_many` call: collects its keys' answers."""
-
-    __slots__ = ("future", "remaining", "results", "sealed")
-
-    def __init__(self, future: asyncio.Future[None]) -> None:
-        self.future = future
-        self.results: dict[K, V | BaseException] = {}
-        self.remaining = 0
-        self.sealed = False
-
-    def put(self, key: K, value: V | BaseException) -> None:
-        self.results[key] = value
-        self.remaining -= 1
-        if not self.remaining and self.sealed and not self.future.done():
-            self.future.set_result(None)
-
-
-# A caller's own future (`load`) or a whole `load_many` call.
-_Waiter = _Group[K, V] | asyncio.Future[V]
-
-
-class _Slot(Generic[K, V]):
-    """One id of one batch: its waiters and how many of them still wait."""
-
-    __slots__ = ("batch", "first", "key", "live", "others")
-
-    def __init__(self, batch: _Batch[K, V], key: K, first: _Waiter[K, V]) -> None:
-        self.batch = batch
-        self.key = key
-        # Most ids have one waiter: no list unless a second one joins.
-        self.first = first
-        self.others: list[_Waiter[K, V]] | None = None
-        self.live = 1
-
-
-class _Batch(Generic[K, V]):
-    __slots__ = ("finished", "live", "sent", "slots", "task")
-
-    def __init__(self) -> None:
-        self.slots: dict[K, _Slot[K, V]] = {}
-        self.live = 0
-        self.sent = False
-        self.finished = False
-        self.task: asyncio.Task[Any] | None = None
 
 
 class Batcher(Generic[K, V]):
@@ -120,11 +61,11 @@ class Batcher(Generic[K, V]):
         self._max_in_flight = max_in_flight
         self._max_pending = max_pending
         self._abandon_unwanted = abandon_unwanted
-        self._slots: dict[K, _Slot[K, V]] = {}
-        self._open: _Batch[K, V] | None = None
+        self._slots: dict[K, Slot[K, V]] = {}
+        self._open: Batch[K, V] | None = None
         self._open_due = False
         self._timer: asyncio.Handle | None = None
-        self._ready: deque[_Batch[K, V]] = deque()
+        self._ready: deque[Batch[K, V]] = deque()
         self._in_flight = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._space_waiters: deque[asyncio.Future[None]] = deque()
@@ -151,9 +92,9 @@ class Batcher(Generic[K, V]):
 
     async def load_many(self, keys: Iterable[K]) -> dict[K, V | BaseException]:
         """Wait for every key's answer; errors are returned, not raised."""
-        group: _Group[K, V] = _Group(asyncio.get_running_loop().create_future())
+        group: Group[K, V] = Group(asyncio.get_running_loop().create_future())
         results = group.results
-        joined: list[_Slot[K, V]] = []
+        joined: list[Slot[K, V]] = []
         try:
             for key in keys:
                 if key in results:
@@ -161,7 +102,7 @@ class Batcher(Generic[K, V]):
                 if len(self._slots) >= self._max_pending and key not in self._slots:
                     await self._wait_for_space()
                 # Placeholder, so answers come back in the order asked.
-                results[key] = _PENDING  # type: ignore[assignment]
+                results[key] = PENDING  # type: ignore[assignment]
                 group.remaining += 1
                 joined.append(self._enqueue(key, group))
                 self.awaits += 1
@@ -175,7 +116,7 @@ class Batcher(Generic[K, V]):
             raise
         return results
 
-    def _enqueue(self, key: K, waiter: _Waiter[K, V]) -> _Slot[K, V]:
+    def _enqueue(self, key: K, waiter: Waiter[K, V]) -> Slot[K, V]:
         if self._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
@@ -190,13 +131,13 @@ class Batcher(Generic[K, V]):
             self.merged += 1
             return slot
         batch = self._open or self._open_batch()
-        slot = batch.slots[key] = self._slots[key] = _Slot(batch, key, waiter)
+        slot = batch.slots[key] = self._slots[key] = Slot(batch, key, waiter)
         batch.live += 1
         if len(batch.slots) >= self._max_batch_size:
             self._seal_open()
         return slot
 
-    def _leave(self, slot: _Slot[K, V]) -> None:
+    def _leave(self, slot: Slot[K, V]) -> None:
         """Account for a waiter of `slot` that stopped waiting before its answer."""
         batch = slot.batch
         if batch.finished:
@@ -211,15 +152,15 @@ class Batcher(Generic[K, V]):
         elif batch.live == 0 and batch.sent and self._abandon_unwanted:
             self._abandon(batch)
 
-    def _abandon(self, batch: _Batch[K, V]) -> None:
+    def _abandon(self, batch: Batch[K, V]) -> None:
         for key, slot in batch.slots.items():
             if self._slots.get(key) is slot:
                 del self._slots[key]
         if batch.task is not None:
             batch.task.cancel()
 
-    def _open_batch(self) -> _Batch[K, V]:
-        batch: _Batch[K, V] = _Batch()
+    def _open_batch(self) -> Batch[K, V]:
+        batch: Batch[K, V] = Batch()
         self._open = batch
         self._open_due = False
         loop = asyncio.get_running_loop()
@@ -267,7 +208,7 @@ class Batcher(Generic[K, V]):
             self._tasks.add(task)
 
     def _on_done(
-        self, batch: _Batch[K, V], task: asyncio.Task[Mapping[K, V | BaseException]]
+        self, batch: Batch[K, V], task: asyncio.Task[Mapping[K, V | BaseException]]
     ) -> None:
         if task.cancelled():
             if self._closed:
@@ -286,7 +227,7 @@ class Batcher(Generic[K, V]):
 
     def _finish(
         self,
-        batch: _Batch[K, V],
+        batch: Batch[K, V],
         outcome: Mapping[K, V | BaseException] | None,
         failure: BaseException | None,
     ) -> None:
@@ -299,7 +240,7 @@ class Batcher(Generic[K, V]):
 
     def _resolve(
         self,
-        batch: _Batch[K, V],
+        batch: Batch[K, V],
         outcome: Mapping[K, V | BaseException] | None,
         failure: BaseException | None,
     ) -> None:
@@ -310,11 +251,11 @@ class Batcher(Generic[K, V]):
                 del self._slots[key]
             value: Any = failure
             if outcome is not None:
-                value = outcome.get(key, _MISSING)
-                if value is _MISSING:
+                value = outcome.get(key, MISSING)
+                if value is MISSING:
                     value = self._on_missing(key)
             first = slot.first
-            if slot.others is None and not isinstance(first, _Group):
+            if slot.others is None and not isinstance(first, Group):
                 # The common case, inlined: one caller awaiting its own future.
                 if not first.done():
                     if isinstance(value, BaseException):
@@ -322,9 +263,9 @@ class Batcher(Generic[K, V]):
                     else:
                         first.set_result(value)
                 continue
-            _deliver(first, key, value)
+            deliver(first, key, value)
             for waiter in slot.others or ():
-                _deliver(waiter, key, value)
+                deliver(waiter, key, value)
         # Slots point at their batch: dropping them here spares the cyclic GC.
         batch.slots = {}
         self._release_space()
