@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from functools import partial
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import Any, Self, Unpack
 
 import aiohttp
 import msgspec
@@ -15,23 +15,19 @@ import msgspec
 from ._arguments import order_fields, order_id, order_ids
 from ._batcher import Batcher
 from ._decode import (
-    STATUS_ENTRIES,
     to_balance,
-    to_cancels,
     to_order_id,
     to_services,
-    to_statuses,
 )
 from ._exceptions import (
     APIConnectionError,
-    APIError,
-    AuthenticationError,
     ClientClosedError,
     InternalServerError,
     OrderError,
     OrderOutcomeUnknown,
     ResponseValidationError,
 )
+from ._loaders import load_cancels, load_statuses, missing_order, outcomes
 from ._models import Balance, CancelResult, OrderStatus, Service
 from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy, is_transient, is_unsent
@@ -42,28 +38,6 @@ from ._transport import Auth, Encoding, Transport, check_base_url
 __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
 
 DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
-# A 401/403 that names the key is about the account, not one order: splitting
-# the batch to find "the" bad order would only multiply the failing requests.
-_ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
-# A refused batch is split to find the foreign orders in it; more refused
-# orders than this means the refusal is about the request (key, URL), and
-# halving on would cost two requests per id.
-_MAX_REFUSED_ORDERS = 3
-
-R = TypeVar("R")
-
-
-def _missing(order: int) -> OrderError:
-    return OrderError(order, "the panel's answer left this order out", missing=True)
-
-
-def _refused_for_one_order(exc: APIError) -> bool:
-    """A JSON 403/404 (or such an error inside a 200) that names no key problem."""
-    if not isinstance(exc.body, dict) or _ACCOUNT_WORDS.search(exc.message):
-        return False  # an HTML 404 is a wrong URL; a key error is the account's
-    return exc.status_code in (403, 404) or (
-        exc.status_code == 200 and isinstance(exc, AuthenticationError)
-    )
 
 
 class ToplistClient:
@@ -126,18 +100,24 @@ class ToplistClient:
             bucket=TokenBucket(rate_limit) if rate_limit is not None else None,
         )
         batching: dict[str, Any] = {
-            "on_missing": _missing,
+            "on_missing": missing_order,
             "window": batch_window,
             "max_batch_size": max_batch_size,
             "max_in_flight": max_in_flight,
             "max_pending": max_pending,
         }
         self._statuses: Batcher[int, OrderStatus] = Batcher(
-            self._load_statuses, action="status", abandon_unwanted=True, **batching
+            partial(load_statuses, self._send, self._stats),
+            action="status",
+            abandon_unwanted=True,
+            **batching,
         )
         # A cancel is a mutation: once sent it runs to its end, wanted or not.
         self._cancels: Batcher[int, CancelResult] = Batcher(
-            self._load_cancels, action="cancel", abandon_unwanted=False, **batching
+            partial(load_cancels, self._send, self._stats),
+            action="cancel",
+            abandon_unwanted=False,
+            **batching,
         )
         self._trackers: weakref.WeakSet[OrderTracker] = weakref.WeakSet()
         self._closed = False
@@ -283,7 +263,7 @@ class ToplistClient:
         Duplicates are asked once; the work is shared with concurrent `status()`
         calls. A request that fails as a whole raises its error.
         """
-        return self._outcomes(await self._statuses.load_many(order_ids(orders)))
+        return outcomes(await self._statuses.load_many(order_ids(orders)))
 
     def cancel(self, order: int) -> Coroutine[Any, Any, CancelResult]:
         """
@@ -299,7 +279,7 @@ class ToplistClient:
         self, orders: Iterable[int]
     ) -> dict[int, CancelResult | OrderError]:
         """Ask the panel to cancel many orders; a refused id maps to `OrderError`."""
-        return self._outcomes(await self._cancels.load_many(order_ids(orders)))
+        return outcomes(await self._cancels.load_many(order_ids(orders)))
 
     def watch(
         self, orders: Iterable[int], **options: Unpack[TrackerOptions]
@@ -312,54 +292,3 @@ class ToplistClient:
         Iteration ends when no order is left. Options are `OrderTracker`'s.
         """
         return OrderTracker(self, orders, stop_when_idle=True, **options)
-
-    @staticmethod
-    def _outcomes(
-        results: Mapping[int, R | BaseException],
-    ) -> dict[int, R | OrderError]:
-        outcomes: dict[int, R | OrderError] = {}
-        for key, value in results.items():
-            if isinstance(value, BaseException) and not isinstance(value, OrderError):
-                raise value
-            outcomes[key] = value
-        return outcomes
-
-    async def _load_statuses(
-        self, orders: list[int]
-    ) -> dict[int, OrderStatus | OrderError]:
-        refusals_left = _MAX_REFUSED_ORDERS
-
-        async def load(part: list[int]) -> dict[int, OrderStatus | OrderError]:
-            nonlocal refusals_left
-            self._stats.ids_requested += len(part)
-            fields = {"orders": ",".join(map(str, part))}
-            try:
-                body = await self._send(
-                    "status", fields, is_transient, len(part), fast=STATUS_ENTRIES
-                )
-            except APIError as exc:
-                if not _refused_for_one_order(exc):
-                    raise
-                if len(part) > 1:
-                    # One foreign id can fail the whole request: halve to find it.
-                    self._stats.batches_split += 1
-                    half = len(part) // 2
-                    return await load(part[:half]) | await load(part[half:])
-                refusals_left -= 1
-                if refusals_left < 0:
-                    raise  # so many refused orders: the request itself is refused
-                refused = OrderError(
-                    part[0], exc.message, status_code=exc.status_code, body=exc.body
-                )
-                return {part[0]: refused}
-            return to_statuses(body, part)
-
-        return await load(orders)
-
-    async def _load_cancels(
-        self, orders: list[int]
-    ) -> dict[int, CancelResult | OrderError]:
-        self._stats.ids_requested += len(orders)
-        fields = {"orders": ",".join(map(str, orders))}
-        body = await self._send("cancel", fields, is_unsent, len(orders))
-        return to_cancels(body, orders)
