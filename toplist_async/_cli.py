@@ -7,11 +7,9 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
-import msgspec
-
+from ._cli_output import cell, json_text, outcome_table, table
 from ._client import DEFAULT_BASE_URL, ToplistClient
 from ._exceptions import (
     APIConnectionError,
@@ -24,7 +22,6 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
-from ._models import OrderStatus
 from ._progress import Progress
 
 __all__ = ["EXIT_CODES", "main"]
@@ -126,49 +123,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _text(value: object) -> str:
-    """A cell for people: money in plain notation (`0.0000004`, never `4E-7`)."""
-    if value is None:
-        return ""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
-
-
-def _plain(value: object) -> Any:
-    """Builtins for `--json`; money stays an exact string in plain notation."""
-
-    def hook(obj: object) -> Any:
-        if isinstance(obj, OrderError):
-            return {"order_id": obj.order_id, "error": obj.message}
-        raise NotImplementedError(type(obj))
-
-    def money_as_text(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            return format(obj, "f")
-        if isinstance(obj, dict):
-            return {key: money_as_text(item) for key, item in obj.items()}
-        if isinstance(obj, list):
-            return [money_as_text(item) for item in obj]
-        return obj
-
-    builtins = msgspec.to_builtins(
-        value, enc_hook=hook, str_keys=True, builtin_types=(Decimal,)
-    )
-    return money_as_text(builtins)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [
-        [str(c) for c in headers],
-        *[[_text(c) for c in r] for r in rows],
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
-
-
 async def _run_action(args: argparse.Namespace) -> int:
     base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL") or DEFAULT_BASE_URL
     api_key = args.api_key or os.environ.get("TOPLIST_API_KEY")
@@ -179,7 +133,7 @@ async def _run_action(args: argparse.Namespace) -> int:
         api_key, base_url=base_url, timeout=args.timeout, allow_http=args.allow_http
     ) as client:
         result, text = await _ACTIONS[args.command](client, args)
-    print(msgspec.json.encode(_plain(result)).decode() if args.json else text)
+    print(json_text(result) if args.json else text)
     if isinstance(result, dict):
         refused = sum(isinstance(o, OrderError) for o in result.values())
         if refused:
@@ -197,12 +151,12 @@ async def _services(client: ToplistClient, args: argparse.Namespace) -> Output:
         for s in services
     ]
     headers = ("id", "name", "category", "rate", "min", "max", "cancel")
-    return services, _table(headers, rows)
+    return services, table(headers, rows)
 
 
 async def _balance(client: ToplistClient, args: argparse.Namespace) -> Output:
     balance = await client.balance()
-    return balance, f"{_text(balance.balance)} {balance.currency}"
+    return balance, f"{cell(balance.balance)} {balance.currency}"
 
 
 async def _add(client: ToplistClient, args: argparse.Namespace) -> Output:
@@ -225,7 +179,7 @@ _ADD_OPTIONS = ("link", "quantity", "interval", "runs")
 
 async def _status_or_cancel(client: ToplistClient, args: argparse.Namespace) -> Output:
     outcomes = await _many(client, args.command, args.orders)
-    return outcomes, _outcome_table(outcomes)
+    return outcomes, outcome_table(outcomes)
 
 
 Output = tuple[object, str]
@@ -260,20 +214,6 @@ async def _many(
     finally:
         progress.close()
     return {int(order): outcome for order, outcome in pairs}
-
-
-def _outcome_table(outcomes: dict[int, Any]) -> str:
-    rows: list[tuple[object, ...]] = []
-    for order, outcome in outcomes.items():
-        if isinstance(outcome, OrderError):
-            rows.append((order, "refused", "", "", "", outcome.message))
-        elif isinstance(outcome, OrderStatus):
-            state, remains = outcome.raw_status, outcome.remains
-            rows.append((order, state, remains, outcome.charge, outcome.currency, ""))
-        else:
-            rows.append((order, "cancel asked", "", outcome.refund, "", ""))
-    headers = ("order", "status", "remains", "charge/refund", "currency", "detail")
-    return _table(headers, rows)
 
 
 def _subcommand_at(words: Sequence[str]) -> int | None:
