@@ -17,12 +17,11 @@ import msgspec
 
 from ._exceptions import OrderError, ResponseValidationError
 from ._models import (
-    STATE_SPELLINGS as _STATES,
     Balance,
     CancelResult,
-    OrderState,
     OrderStatus,
     Service,
+    parse_state,
 )
 from ._scalars import (
     error_text,
@@ -169,7 +168,7 @@ def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
             order_id=order_id,
             charge=charge if charge is None or charge.is_finite() else None,
             start_count=entry.start_count,
-            status=_STATES.get(entry.status) or OrderState.parse(entry.status),
+            status=parse_state(entry.status),
             raw_status=entry.status,
             remains=entry.remains,
             currency=entry.currency,
@@ -184,7 +183,7 @@ def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
         order_id=order_id,
         charge=money(entry.get("charge")),
         start_count=integer(entry.get("start_count")),
-        status=_STATES.get(raw_status) or OrderState.parse(raw_status),
+        status=parse_state(raw_status),
         raw_status=raw_status,
         remains=integer(entry.get("remains")),
         currency=None if currency is None else text(currency),

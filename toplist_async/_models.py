@@ -9,12 +9,12 @@ from decimal import Decimal
 import msgspec
 
 __all__ = [
-    "STATE_SPELLINGS",
     "Balance",
     "CancelResult",
     "OrderState",
     "OrderStatus",
     "Service",
+    "parse_state",
 ]
 
 
@@ -44,7 +44,7 @@ class OrderState(enum.StrEnum):
     @classmethod
     def parse(cls, raw: str) -> OrderState:
         """Map a panel's status text (`"In Progress"`, `"Cancelled"`) to a state."""
-        return _parse_state(raw)
+        return parse_state(raw)
 
 
 _FINAL_STATES = frozenset(
@@ -85,11 +85,12 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 
 # Spellings met so far, as the panel wrote them; bounded, as a panel is free to
 # send any text at all.
-STATE_SPELLINGS: dict[str, OrderState] = {}
+_SEEN_SPELLINGS: dict[str, OrderState] = {}
 
 
-def _parse_state(raw: str) -> OrderState:
-    state = STATE_SPELLINGS.get(raw)
+def parse_state(raw: str) -> OrderState:
+    """The state a status text names; what `OrderState.parse` does."""
+    state = _SEEN_SPELLINGS.get(raw)
     if state is not None:
         return state
     text = _SEPARATORS.sub(" ", raw.casefold()).strip()
@@ -97,8 +98,8 @@ def _parse_state(raw: str) -> OrderState:
     if state is None and text.startswith("order "):
         state = _SPELLINGS.get(text[len("order ") :])
     state = state or OrderState.UNKNOWN
-    if len(STATE_SPELLINGS) < 1024:
-        STATE_SPELLINGS[raw] = state
+    if len(_SEEN_SPELLINGS) < 1024:
+        _SEEN_SPELLINGS[raw] = state
     return state
 
 
