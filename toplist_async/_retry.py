@@ -7,8 +7,8 @@ reached the panel, or was refused by its throttle: a retried `add` after the
 panel may have seen it could place a second order. A 429 whose wait is within
 `max_retry_after` pauses every request of the client, not only the one that got
 it, so callers do not stampede; an optional token bucket paces every attempt so
-the 429 does not come at all. Waiting for the bucket or a pause does not count
-against `deadline`, which bounds the retries.
+the 429 does not come at all. `deadline` stops new retries from starting; an
+attempt under way (its wait for the bucket or a pause included) runs to its end.
 """
 
 from __future__ import annotations
