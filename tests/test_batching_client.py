@@ -19,8 +19,10 @@ from toplist_async import (
     AuthenticationError,
     CancelResult,
     ClientClosedError,
+    InternalServerError,
     OrderError,
     OrderStatus,
+    PartialBatchError,
     ToplistClient,
 )
 
@@ -435,3 +437,61 @@ async def test_two_clients_never_share_a_batch(scripted: ScriptedPanel) -> None:
         sent = [ids_of(body) for body in scripted.received if body["key"] == key]
         assert sorted(i for ids in sent for i in ids) == list(orders), key
     assert {body["key"] for body in scripted.received} == set(wanted)
+
+
+async def test_status_many_keeps_the_answers_of_batches_that_came(
+    scripted: ScriptedPanel, client: ToplistClient
+) -> None:
+    """One of three status requests failing as a whole raises PartialBatchError
+    carrying the 150 answers that came and the 100 orders that got none."""
+
+    async def one_batch_fails(
+        request: web.Request, body: dict[str, Any]
+    ) -> web.Response:
+        if 101 in ids_of(body):
+            return web.Response(status=500, text="<h1>oops</h1>")
+        return await answer_statuses(request, body)
+
+    scripted.handler = one_batch_fails
+    with pytest.raises(PartialBatchError) as caught:
+        await client.status_many(range(1, 251))
+    error = caught.value
+    assert sorted(error.outcomes) == [*range(1, 101), *range(201, 251)]
+    for order, status in error.outcomes.items():
+        assert_status_of(order, status)
+    assert sorted(error.errors) == list(range(101, 201))
+    assert all(isinstance(e, InternalServerError) for e in error.errors.values())
+    assert "100 of 250 orders got no answer" in str(error)
+
+
+async def test_cancel_many_says_which_cancels_went_through(
+    scripted: ScriptedPanel, client: ToplistClient
+) -> None:
+    """A cancel batch failing after it was sent does not hide the others' refunds."""
+
+    async def one_batch_fails(
+        request: web.Request, body: dict[str, Any]
+    ) -> web.Response:
+        if 1 in ids_of(body):
+            return web.Response(status=502, text="<h1>bad gateway</h1>")
+        return await answer_cancels(request, body)
+
+    scripted.handler = one_batch_fails
+    with pytest.raises(PartialBatchError) as caught:
+        await client.cancel_many(range(1, 151))
+    assert sorted(caught.value.outcomes) == list(range(101, 151))
+    assert sorted(caught.value.errors) == list(range(1, 101))
+    assert len(asked(scripted, "cancel")) == 2  # the failed batch was not re-sent
+
+
+async def test_many_call_whose_every_request_failed_raises_that_error(
+    scripted: ScriptedPanel, client: ToplistClient
+) -> None:
+    """When no order was answered, the request's own error is raised, not a partial."""
+
+    async def always_fails(request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.Response(status=503, text="<h1>maintenance</h1>")
+
+    scripted.handler = always_fails
+    with pytest.raises(InternalServerError):
+        await client.status_many(range(1, 151))

@@ -261,7 +261,8 @@ class ToplistClient:
         Get the status of many orders; a rejected id maps to its `OrderError`.
 
         Duplicates are asked once; the work is shared with concurrent `status()`
-        calls. A request that fails as a whole raises its error.
+        calls. If some requests fail as a whole, `PartialBatchError` carries the
+        answers that came; if all fail, their error is raised.
         """
         return outcomes(await self._statuses.load_many(order_ids(orders)))
 
@@ -278,7 +279,12 @@ class ToplistClient:
     async def cancel_many(
         self, orders: Iterable[int]
     ) -> dict[int, CancelResult | OrderError]:
-        """Ask the panel to cancel many orders; a refused id maps to `OrderError`."""
+        """
+        Ask the panel to cancel many orders; a refused id maps to `OrderError`.
+
+        If some requests fail as a whole, `PartialBatchError.outcomes` says which
+        cancels went through; if all fail, their error is raised.
+        """
         return outcomes(await self._cancels.load_many(order_ids(orders)))
 
     def watch(

@@ -15,6 +15,7 @@ Our exception hierarchy:
     * OrderError                one order of a status or cancel call was rejected
   * ResponseValidationError     the body is not the JSON the action answers with
   * OrderOutcomeUnknown         an `add` may have placed an order; its answer was lost
+  * PartialBatchError           some requests of a `*_many` call failed as a whole
   * ClientClosedError           the client was closed before or during the call
 
 Programming errors in the arguments of a call (an order id that is not a positive
@@ -38,6 +39,7 @@ __all__ = [
     "InternalServerError",
     "OrderError",
     "OrderOutcomeUnknown",
+    "PartialBatchError",
     "RateLimitError",
     "ResponseValidationError",
     "ToplistError",
@@ -202,6 +204,30 @@ class OrderOutcomeUnknown(ToplistError):
     def __init__(self, message: str, *, order: Mapping[str, object]) -> None:
         super().__init__(message)
         self.order = dict(order)
+
+
+class PartialBatchError(ToplistError):
+    """
+    Some requests of a `status_many()` or `cancel_many()` call failed as a whole.
+
+    The orders the panel did answer for are in `outcomes` (as the call would
+    have returned them); every other order maps in `errors` to the error of its
+    request. For `cancel_many()` this tells which cancels went through. When
+    every request failed, the call raises that error instead.
+    """
+
+    def __init__(
+        self, outcomes: Mapping[int, object], errors: Mapping[int, BaseException]
+    ) -> None:
+        first = next(iter(errors.values()))
+        total = len(outcomes) + len(errors)
+        msg = (
+            f"{len(errors)} of {total} orders got no answer ({first}); "
+            "the others are in .outcomes"
+        )
+        super().__init__(msg)
+        self.outcomes = dict(outcomes)
+        self.errors = dict(errors)
 
 
 class ClientClosedError(ToplistError, RuntimeError):

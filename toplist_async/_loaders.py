@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 from ._decode import STATUS_ENTRIES, to_cancels, to_statuses
-from ._exceptions import APIError, AuthenticationError, OrderError
+from ._exceptions import APIError, AuthenticationError, OrderError, PartialBatchError
 from ._models import CancelResult, OrderStatus
 from ._retry import is_transient, is_unsent
 from ._stats import StatsCounter
@@ -59,12 +59,23 @@ def _refused_for_one_order(exc: APIError) -> bool:
 
 
 def outcomes(results: Mapping[int, R | BaseException]) -> dict[int, R | OrderError]:
-    """Per-id answers as `status_many` returns them; a whole-batch error raises."""
+    """
+    Per-id answers as `status_many` returns them.
+
+    Orders whose request failed as a whole raise: that error if no order was
+    answered, else `PartialBatchError` carrying the answers that did come.
+    """
     answers: dict[int, R | OrderError] = {}
+    failed: dict[int, BaseException] = {}
     for key, value in results.items():
         if isinstance(value, BaseException) and not isinstance(value, OrderError):
-            raise value
-        answers[key] = value
+            failed[key] = value
+        else:
+            answers[key] = value
+    if failed:
+        if not answers:
+            raise next(iter(failed.values()))
+        raise PartialBatchError(answers, failed)
     return answers
 
 
