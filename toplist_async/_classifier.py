@@ -23,6 +23,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
+from ._scalars import error_text
 
 __all__ = ["raise_for_answer", "retry_after_seconds"]
 
@@ -77,15 +78,13 @@ def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float 
 
 def _error_message(body: Any) -> str | None:
     """The panel's error text when the body is an error envelope."""
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or not body.keys() <= _ENVELOPE_KEYS:
         return None
     error = body.get("error")
-    if error and all(key in _ENVELOPE_KEYS for key in body):
-        if isinstance(error, dict):
-            error = error.get("message") or error
-        return str(error)
+    if error:
+        return error_text(error)
     errors = body.get("errors")
-    if isinstance(errors, dict) and errors and all(k in _ENVELOPE_KEYS for k in body):
+    if isinstance(errors, dict) and errors:
         first = next(iter(errors.values()))
         detail = first[0] if isinstance(first, list) and first else first
         return str(body.get("message") or detail)
@@ -140,14 +139,13 @@ def _error_for(
         return RateLimitError(message, status_code=status, body=body, retry_after=wait)
     if status >= 500:
         return InternalServerError(message, status_code=status, body=body)
+    errors = _field_errors(body)
     if _FUNDS_WORDS.search(message):
         return InsufficientFundsError(
-            message, status_code=status, body=body, errors=_field_errors(body)
+            message, status_code=status, body=body, errors=errors
         )
     if status in (401, 403) or _AUTH_WORDS.search(message):
         return AuthenticationError(message, status_code=status, body=body)
-    if status in (200, 400, 422) or _field_errors(body):
-        return BadRequestError(
-            message, status_code=status, body=body, errors=_field_errors(body)
-        )
+    if status in (200, 400, 422) or errors:
+        return BadRequestError(message, status_code=status, body=body, errors=errors)
     return APIError(message, status_code=status, body=body)

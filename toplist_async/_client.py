@@ -52,11 +52,11 @@ class ToplistClient:
     `max_retries` the retries after the first attempt; no retry starts once
     `retry_deadline` seconds have passed since the first attempt. `auth` says
     where the key goes (the body's `key` field, an `Authorization: Bearer`
-    header, or both) and
-    `encoding` how the body is sent. `rate_limit` (requests per minute, off by
-    default) paces every request of the client. A `session` you pass is used
-    and never closed. Plain `http://` is refused for hosts other than loopback unless
-    `allow_http` is set, because the key would travel in clear text.
+    header, or both) and `encoding` how the body is sent. `rate_limit`
+    (requests per minute, off by default) paces every request of the client.
+    A `session` you pass is used and never closed. Plain `http://` is refused
+    for hosts other than loopback unless `allow_http` is set, because the key
+    would travel in clear text.
     """
 
     def __init__(

@@ -135,9 +135,7 @@ class Transport:
             body["key"] = self._key
         if self.encoding == "json":
             return msgspec.json.encode(body)
-        return urlencode(
-            {k: int(v) if isinstance(v, bool) else v for k, v in body.items()}
-        ).encode()
+        return urlencode(body).encode()  # booleans are 1/0 already (_arguments)
 
     def redact(self, text: str) -> str:
         """Remove the API key from text that came from the network."""
