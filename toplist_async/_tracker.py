@@ -26,12 +26,6 @@ _END = object()
 _POLL_SHARE = 100
 
 
-def _current_task() -> asyncio.Task[object] | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None
-
 
 class TrackerOptions(TypedDict, total=False):
     """The keyword options of `OrderTracker`, as `client.watch()` takes them."""
@@ -201,16 +195,15 @@ class OrderTracker:
         """Stop polling; `wait()` callers get `ClientClosedError`. Idempotent."""
         if self._closed:
             return
-        self._closed = True
         tasks = [*self._polls, *([self._scheduler] if self._scheduler else [])]
+        self._shut(ClientClosedError("the tracker was closed"))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._shut(ClientClosedError("the tracker was closed"))
 
     def _shut(self, error: ClientClosedError) -> None:
         self._closed = True
-        if self._scheduler is not None and self._scheduler is not _current_task():
+        if self._scheduler is not None:
             self._scheduler.cancel()  # it would sleep on, with nothing to poll
         for key in list(self._waiters):
             self._settle(key, error)
@@ -305,7 +298,6 @@ class OrderTracker:
                     self._reschedule(key, entry, now, changed=changed)
         if error is not None:
             self._on_error(error, failed)
-        self._wake.set()
 
     def _reschedule(
         self, key: int, entry: _Order, now: float, *, changed: bool
