@@ -26,7 +26,6 @@ _END = object()
 _POLL_SHARE = 100
 
 
-
 class TrackerOptions(TypedDict, total=False):
     """The keyword options of `OrderTracker`, as `client.watch()` takes them."""
 
