@@ -27,8 +27,8 @@ from toplist_async import (
     OrderError,
     ToplistError,
 )
-from toplist_async._cli import _EPILOG, EXIT_CODES, _exit_code, main
-from toplist_async._progress import Progress
+from toplist_async.cli._app import _EPILOG, EXIT_CODES, _exit_code, main
+from toplist_async.cli._progress import Progress
 from toplist_async.testing import DEFAULT_SERVICES, FakePanel
 
 SEED_KEY = "seed-owner-key"

@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from toplist_async import _demo
-from toplist_async._demo import DemoReport, run_demo
+from toplist_async.cli import _demo
+from toplist_async.cli._demo import DemoReport, run_demo
 from toplist_async.testing import DEFAULT_SERVICES
 
 ORDERS = 30

@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from ._exceptions import OrderError
-from ._models import OrderStatus
+from .._exceptions import OrderError
+from .._models import OrderStatus
 
 __all__ = ["cell", "json_text", "outcome_table", "table"]
 

@@ -12,11 +12,11 @@ from typing import TextIO
 
 import msgspec
 
-from ._client import ToplistClient
-from ._exceptions import OrderError, OrderOutcomeUnknown, ToplistError
-from ._models import OrderStatus, Service
+from .._client import ToplistClient
+from .._exceptions import OrderError, OrderOutcomeUnknown, ToplistError
+from .._models import OrderStatus, Service
+from ..testing import FakePanel
 from ._progress import Progress
-from .testing import FakePanel
 
 __all__ = ["DemoReport", "run_demo"]
 

@@ -9,9 +9,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from ._cli_output import cell, json_text, outcome_table, table
-from ._client import DEFAULT_BASE_URL, ToplistClient
-from ._exceptions import (
+from .._client import DEFAULT_BASE_URL, ToplistClient
+from .._exceptions import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
@@ -22,6 +21,7 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
+from ._output import cell, json_text, outcome_table, table
 from ._progress import Progress
 
 __all__ = ["EXIT_CODES", "main"]
@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = _subcommand_at(words)
     if where is not None and words[where] == "fake-panel":
         # The fake panel has options of its own: hand it every word but its name.
-        from .testing import run as run_panel
+        from ..testing import run as run_panel
 
         return run_panel(words[:where] + words[where + 1 :], prog="toplist fake-panel")
     args = _parser().parse_args(words)
