@@ -18,6 +18,7 @@ from ._exceptions import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    CDNBlockedError,
     InsufficientFundsError,
     InternalServerError,
     RateLimitError,
@@ -27,17 +28,35 @@ from ._scalars import error_text
 
 __all__ = ["raise_for_answer", "retry_after_seconds"]
 
-# Keys that may stand beside "error"/"errors" in an error envelope; any other
+# Keys that may stand beside "errors" in Laravel's error envelope; any other
 # key means the body carries data and is no envelope (field notes §4.21).
 _ENVELOPE_KEYS = frozenset(
     {"error", "errors", "message", "status", "code", "success", "exception", "trace"}
 )
+# An `error` beside any of its action's data fields is no error: the answer
+# carries data. Beside other keys ("error_description", "message") it is one.
+# Keys that are order ids are data for every action.
+_DATA_FIELDS: dict[str, frozenset[str]] = {
+    "services": frozenset({"services", "data"}),
+    "add": frozenset({"order", "order_id"}),
+    "status": frozenset({"charge", "start_count", "remains", "currency", "orders"}),
+    "balance": frozenset({"balance"}),
+    "cancel": frozenset({"order", "cancel", "orders", "refund"}),
+    "refill": frozenset({"order", "refill", "orders"}),
+    "refill_status": frozenset({"refill", "refills"}),
+}
+_ANY_DATA = frozenset().union(*_DATA_FIELDS.values())
 _RATE_LIMIT_WORDS = re.compile(
     r"rate.?limit|too many (requests|attempts)|spam protection|slow down", re.I
 )
-_FUNDS_WORDS = re.compile(r"(not enough|insuff?i?c?i?ent) (funds|balance)", re.I)
+_FUNDS_WORDS = re.compile(
+    r"(not enough|insuff?i?c?i?ent)[\s_]+(funds|balance)|balance[\s_]+not[\s_]+enough",
+    re.I,
+)
 _AUTH_WORDS = re.compile(
-    r"api key|unauthenticated|unauthori[sz]ed|forbidden|suspended|invalid key", re.I
+    r"api key|unauthenticated|unauthori[sz]ed|forbidden|suspended|invalid key"
+    r"|api is disabled?|user not found",
+    re.I,
 )
 _WAIT_WORDS = re.compile(
     r"(?:wait|retry|try again|after|in)\D{0,12}?(\d+(?:\.\d+)?)\s*(?:s\b|sec|second)",
@@ -76,19 +95,38 @@ def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float 
     return float(found.group(1)) if found else None
 
 
-def _error_message(body: Any) -> str | None:
+def _error_message(body: Any, action: str | None) -> str | None:
     """The panel's error text when the body is an error envelope."""
-    if not isinstance(body, dict) or not body.keys() <= _ENVELOPE_KEYS:
+    if not isinstance(body, dict):
         return None
     error = body.get("error")
-    if error:
+    if error and not _carries_data(body, action):
+        description = body.get("error_description")
+        if isinstance(description, str) and description:
+            return f"{error_text(error)}: {description}"
         return error_text(error)
+    status, message = body.get("status"), body.get("message")
+    if (
+        isinstance(status, str)
+        and status.casefold() == "error"
+        and isinstance(message, str)
+        and message
+        and not _carries_data(body, action)
+    ):
+        return message  # {"status": "error", "message": ...}, several panels' form
     errors = body.get("errors")
-    if isinstance(errors, dict) and errors:
+    if isinstance(errors, dict) and errors and body.keys() <= _ENVELOPE_KEYS:
         first = next(iter(errors.values()))
         detail = first[0] if isinstance(first, list) and first else first
         return str(body.get("message") or detail)
     return None
+
+
+def _carries_data(body: dict[Any, Any], action: str | None) -> bool:
+    fields = _DATA_FIELDS.get(action, _ANY_DATA) if action else _ANY_DATA
+    return any(
+        key in fields or (isinstance(key, str) and key.isdigit()) for key in body
+    )
 
 
 def _field_errors(body: Any) -> dict[str, list[str]]:
@@ -102,10 +140,15 @@ def _field_errors(body: Any) -> dict[str, list[str]]:
 
 
 def raise_for_answer(
-    status: int, headers: Mapping[str, str], body: Any, *, is_json: bool
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    is_json: bool,
+    action: str | None = None,
 ) -> None:
     """
-    Raise the error an answer carries; return if it is a success.
+    Raise the error an answer carries to `action`; return if it is a success.
 
     `body` is the decoded JSON, or a short text excerpt when `is_json` is False.
     """
@@ -115,15 +158,22 @@ def raise_for_answer(
             raise ResponseValidationError(
                 msg, status_code=status, body=body, not_json=True
             )
-        message = _error_message(body)
+        message = _error_message(body, action)
         if message is None:
             return
     elif 300 <= status < 400:
         where = headers.get("Location", "an unnamed location")
         message = f"the panel redirected to {where}; redirects are not followed"
         raise APIError(message, status_code=status, body=body)
+    elif status == 403 and not is_json:
+        message = (
+            "the panel's CDN refused the request (HTTP 403, a page that is not "
+            "JSON): the API key was never checked; the block is about this "
+            "machine's IP address or traffic"
+        )
+        raise CDNBlockedError(message, status_code=status, body=body)
     else:
-        message = (_error_message(body) if is_json else None) or (
+        message = (_error_message(body, action) if is_json else None) or (
             str(body["message"])
             if is_json and isinstance(body, dict) and body.get("message")
             else "the panel answered with an error and no message"

@@ -9,6 +9,7 @@ wrapper lists and objects, order ids as ints or strings.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -44,7 +45,10 @@ __all__ = [
     "to_order_id",
     "to_services",
     "to_statuses",
+    "unwrap_success",
 ]
+
+logger = logging.getLogger("toplist_async")
 
 _JSON = msgspec.json.Decoder(float_hook=exact_number)
 _ABSENT = object()
@@ -110,35 +114,84 @@ def _unwrap(body: object) -> object:
     return body
 
 
+def unwrap_success(body: object) -> object:
+    """
+    The data of a `{"status": "success", "data": ...}` answer; others unchanged.
+
+    `"data": "Empty Data"` is how such panels say the list is empty.
+    """
+    if (
+        isinstance(body, dict)
+        and "data" in body
+        and isinstance(body.get("status"), str)
+        and body["status"].casefold() == "success"
+        and body.keys() <= _SUCCESS_ENVELOPE
+    ):
+        data = body["data"]
+        if isinstance(data, str) and data.strip().casefold() == "empty data":
+            return []
+        return data
+    return body
+
+
+_SUCCESS_ENVELOPE = frozenset({"status", "data", "message", "code"})
+
+
 def to_services(body: object) -> list[Service]:
-    """Build the catalogue from `[{...}]` or `{"services": [{...}]}`."""
+    """
+    Build the catalogue from `[{...}]` or `{"services": [{...}]}`.
+
+    An entry with a field that cannot be read exactly (a `max` of "50.000",
+    which is 50 on one panel and 50,000 on another) is left out with a warning
+    on the `toplist_async` logger, so it never hides the other services; a
+    catalogue where no entry can be read is refused.
+    """
     if isinstance(body, dict) and isinstance(body.get("services"), list):
         body = body["services"]
     if not isinstance(body, list):
         _invalid("services", body, "expected a list of services")
     services = []
     for entry in body:
-        if not isinstance(entry, dict):
-            _invalid("services", body, f"service entry {entry!r} is not an object")
-        service_id = integer(entry.get("service"))
-        rate = money(entry.get("rate"))
-        low, high = integer(entry.get("min")), integer(entry.get("max"))
-        if service_id is None or rate is None or low is None or high is None:
-            _invalid("services", body, f"service entry {entry!r} lacks a field")
-        services.append(
-            Service(
-                service=service_id,
-                name=text(entry.get("name")),
-                type=text(entry.get("type")),
-                category=text(entry.get("category")),
-                rate=rate,
-                min=low,
-                max=high,
-                refill=flag(entry.get("refill")),
-                cancel=flag(entry.get("cancel")),
-            )
-        )
+        service = _service(entry)
+        if isinstance(service, Service):
+            services.append(service)
+        else:
+            logger.warning("services: left out %s", service)
+    if body and not services:
+        _invalid("services", body, "no service entry in it can be read")
     return services
+
+
+def _service(entry: object) -> Service | str:
+    """One catalogue entry, or why it cannot be read."""
+    if not isinstance(entry, dict):
+        return f"an entry that is not an object: {entry!r:.80}"
+    service_id = integer(entry.get("service"))
+    rate = money(entry.get("rate"))
+    low, high = integer(entry.get("min")), integer(entry.get("max"))
+    if service_id is None or rate is None or low is None or high is None:
+        unread = [
+            f"{name}={entry.get(name)!r:.40}"
+            for name, value in (
+                ("service", service_id),
+                ("rate", rate),
+                ("min", low),
+                ("max", high),
+            )
+            if value is None
+        ]
+        return f"service {entry.get('service')!r:.40}: cannot read {', '.join(unread)}"
+    return Service(
+        service=service_id,
+        name=text(entry.get("name")),
+        type=text(entry.get("type")),
+        category=text(entry.get("category")),
+        rate=rate,
+        min=low,
+        max=high,
+        refill=flag(entry.get("refill")),
+        cancel=flag(entry.get("cancel")),
+    )
 
 
 def to_order_id(body: object) -> int:
@@ -173,6 +226,8 @@ def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
             remains=entry.remains,
             currency=entry.currency,
         )
+    if isinstance(entry, str) and entry:
+        return OrderError(order_id, entry, body=entry)  # {"987": "Incorrect order ID"}
     if not isinstance(entry, dict):
         return OrderError(order_id, f"the panel answered {entry!r} for this order")
     if entry.get("error"):
@@ -200,7 +255,7 @@ def to_statuses(
     entry only affects its own order.
     """
     asked = list(order_ids)
-    body = _unwrap(body)
+    body = _unwrap(keyed_by_order(body))
     if not isinstance(body, dict):
         _invalid("status", body, "expected an object keyed by order id")
     if len(asked) == 1 and _STATUS_FIELDS & body.keys() and "status" in body:
@@ -225,6 +280,18 @@ def to_statuses(
     return outcomes
 
 
+def keyed_by_order(body: object, field: str = "order") -> object:
+    """`[{"order": 1, ...}, ...]` as `{"1": {...}, ...}`; other answers unchanged."""
+    if not isinstance(body, list) or not body:
+        return body
+    keyed: dict[str, object] = {}
+    for entry in body:
+        if not isinstance(entry, dict) or entry.get(field) is None:
+            return body
+        keyed[str(entry[field]).strip()] = entry
+    return keyed
+
+
 def to_cancels(
     body: object, order_ids: Iterable[int]
 ) -> dict[int, CancelResult | OrderError]:
@@ -247,14 +314,32 @@ def to_cancels(
         order_id = order_key(entry.get("order", entry.get("order_id")))
         if order_id is None or order_id not in wanted:
             continue
-        accepted = entry.get("cancel")
-        if isinstance(accepted, dict) or entry.get("error"):
-            message = error_text(accepted if isinstance(accepted, dict) else entry)
-            outcomes[order_id] = OrderError(order_id, message, body=entry)
-        elif flag(accepted):
-            refund = money(entry.get("refund"))
-            outcomes[order_id] = CancelResult(order_id=order_id, refund=refund)
-        else:
-            message = f"the panel did not accept the cancel ({accepted!r})"
-            outcomes[order_id] = OrderError(order_id, message, body=entry)
+        outcomes[order_id] = _cancel(order_id, entry)
     return outcomes
+
+
+def _cancel(order_id: int, entry: dict[str, Any]) -> CancelResult | OrderError:
+    """
+    Only a `cancel` carrying an error is a refusal.
+
+    `1`, `true`, `{"status": "Canceled"}` and `{"refund": ...}` are accepted
+    cancels, and what they say is kept.
+    """
+    accepted = entry.get("cancel")
+    if entry.get("error") or (isinstance(accepted, dict) and accepted.get("error")):
+        message = error_text(accepted if isinstance(accepted, dict) else entry)
+        return OrderError(order_id, message, body=entry)
+    if isinstance(accepted, dict):
+        status = accepted.get("status")
+        refund = accepted.get("refund", entry.get("refund"))
+        return CancelResult(
+            order_id=order_id,
+            refund=money(refund),
+            status=None if status is None else text(status),
+        )
+    if flag(accepted):
+        return CancelResult(order_id=order_id, refund=money(entry.get("refund")))
+    if isinstance(accepted, str) and accepted.strip():
+        return OrderError(order_id, accepted, body=entry)
+    message = f"the panel did not accept the cancel ({accepted!r})"
+    return OrderError(order_id, message, body=entry)

@@ -10,6 +10,7 @@ Our exception hierarchy:
     * BadRequestError           400/422, validation messages; `.errors` per field
       * InsufficientFundsError  the balance does not cover the order
     * AuthenticationError       401/403, "Invalid API key", "Unauthorized ..."
+    * CDNBlockedError           a 403 page, not JSON: a CDN refused, key unchecked
     * RateLimitError            429 or a rate-limit message; `.retry_after`
     * InternalServerError       HTTP status >= 500
     * OrderError                one order of a status or cancel call was rejected
@@ -34,6 +35,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CDNBlockedError",
     "ClientClosedError",
     "InsufficientFundsError",
     "InternalServerError",
@@ -116,6 +118,17 @@ class InsufficientFundsError(BadRequestError):
 
 class AuthenticationError(APIError):
     """The API key is missing, wrong or not allowed to do this (HTTP 401/403)."""
+
+
+class CDNBlockedError(APIError):
+    """
+    A CDN or firewall in front of the panel refused the request (HTTP 403).
+
+    Its answer was a page that is not JSON (a browser challenge, Cloudflare's
+    "error code: 1020"), so the panel never read the request and the API key
+    was never checked. The cause is usually the machine's IP address or its
+    traffic; `body` holds an excerpt of the page.
+    """
 
 
 class RateLimitError(APIError):

@@ -165,3 +165,5 @@ class CancelResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     order_id: int
     refund: Decimal | None
     """The money returned, when the panel says (toplistbot does)."""
+    status: str | None = None
+    """The panel's word on the cancel, when it gives one (`"Canceled"`)."""

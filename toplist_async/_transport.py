@@ -19,7 +19,7 @@ import aiohttp
 import msgspec
 
 from ._classifier import raise_for_answer
-from ._decode import NotJSON, decode_as, decode_json
+from ._decode import NotJSON, decode_as, decode_json, unwrap_success
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -209,8 +209,9 @@ class Transport:
             body, is_json = decode_json(raw), True
         except NotJSON:
             body, is_json = raw[:_EXCERPT_CHARS].decode("utf-8", "replace"), False
+        body = unwrap_success(body)
         try:
-            raise_for_answer(status, headers, body, is_json=is_json)
+            raise_for_answer(status, headers, body, is_json=is_json, action=action)
         except ToplistError as exc:
             # Headers (a redirect's Location) can carry the key too.
             exc.message = self.redact(exc.message)
