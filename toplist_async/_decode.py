@@ -66,20 +66,32 @@ class NotJSON(Exception):
 
 
 class StatusEntry(msgspec.Struct, gc=False):
-    """One status entry exactly as toplistbot documents it: the fast path."""
+    """One status entry as panels write it, counts and money as numbers or strings."""
 
     status: str
     charge: Decimal | None = None
-    start_count: int | None = None
-    remains: int | None = None
+    start_count: int | str | None = None
+    remains: int | str | None = None
     currency: str | None = None
     error: None = None
 
 
-# Decodes the documented status answer straight into structs. Anything else
-# (counts as strings, per-order errors, error envelopes) fails it and takes the
-# tolerant path instead; a charge may be a string here, as Decimal reads both.
+# Decodes the usual status answer straight into structs, in both number
+# dialects. Anything else (fractional counts, per-order errors, error
+# envelopes) fails it and takes the tolerant path instead. Not msgspec's lax
+# mode: it would read "1.000" as 1, which `integer` refuses to guess.
 STATUS_ENTRIES = msgspec.json.Decoder(dict[str, StatusEntry])
+# Longer digit strings are no count; `integer` decides what they are.
+_MAX_FAST_DIGITS = 18
+
+
+def _count(value: int | str | None) -> int | None:
+    """A count of the fast path: digit strings at once, other strings as `integer`."""
+    if type(value) is str:
+        if value.isdigit() and value.isascii() and len(value) <= _MAX_FAST_DIGITS:
+            return int(value)
+        return integer(value)
+    return value  # type: ignore[return-value]
 
 
 def decode_as(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> Any | None:
@@ -220,10 +232,10 @@ def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
         return OrderStatus(
             order_id=order_id,
             charge=charge if charge is None or charge.is_finite() else None,
-            start_count=entry.start_count,
+            start_count=_count(entry.start_count),
             status=parse_state(entry.status),
             raw_status=entry.status,
-            remains=entry.remains,
+            remains=_count(entry.remains),
             currency=entry.currency,
         )
     if isinstance(entry, str) and entry:
