@@ -699,3 +699,49 @@ async def test_aclose_is_idempotent_and_later_loads_are_refused() -> None:
         await batcher.load_many([1, 2])
     assert loader.calls == []
     assert batcher.awaits == 0
+
+
+# --- what one await costs --------------------------------------------------------
+
+
+async def test_the_running_loop_is_read_once_per_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On CPython 3.11 each read is a getpid() call: not one per await."""
+    reads = 0
+    real = asyncio.get_running_loop
+
+    def counted() -> asyncio.AbstractEventLoop:
+        nonlocal reads
+        reads += 1
+        return real()
+
+    monkeypatch.setattr(asyncio, "get_running_loop", counted)
+    loader = FakeLoader()
+    batcher = make(loader, max_batch_size=10)
+    tasks = spawn(batcher, *range(1, 101))
+    assert await asyncio.gather(*tasks) == [value_of(key) for key in range(1, 101)]
+    assert len(loader.calls) == 10
+    assert reads <= len(loader.calls)
+    await batcher.aclose()
+
+
+async def test_an_id_with_one_caller_costs_no_object_of_its_own() -> None:
+    """Only ids with several waiters get a shared record; one caller is its future."""
+    loader = FakeLoader()
+    gate = loader.hold()
+    batcher = make(loader, max_batch_size=50)
+    tasks = spawn(batcher, *range(1, 101), 7, 7)
+    await settle(2)
+    records = [
+        obj
+        for obj in gc.get_objects()
+        if type(obj).__module__ == "toplist_async._batch"
+        and type(obj).__name__ not in ("Batch", "Group")
+    ]
+    assert len(records) == 1  # the one shared by the three callers of id 7
+    gate.set()
+    assert await asyncio.gather(*tasks) == [
+        value_of(key) for key in [*range(1, 101), 7, 7]
+    ]
+    await batcher.aclose()

@@ -1,4 +1,4 @@
-"""The pieces of one batch: its slots (one per id), their waiters, the fan-out."""
+"""The pieces of one batch: its ids, their waiters, the fan-out."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import asyncio
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["MISSING", "PENDING", "Batch", "Group", "Slot", "Waiter", "deliver"]
+__all__ = [
+    "MISSING",
+    "PENDING",
+    "Batch",
+    "Entry",
+    "Group",
+    "Shared",
+    "Waiter",
+    "deliver",
+]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -48,28 +57,31 @@ class Group(Generic[K, V]):
 Waiter = Group[K, V] | asyncio.Future[V]
 
 
-class Slot(Generic[K, V]):
-    """One id of one batch: its waiters and how many of them still wait."""
+class Shared(Generic[K, V]):
+    """The waiters of an id that more than one caller waits for, and how many wait."""
 
-    __slots__ = ("batch", "first", "key", "live", "others")
+    __slots__ = ("live", "waiters")
 
-    def __init__(self, batch: Batch[K, V], key: K, first: Waiter[K, V]) -> None:
-        self.batch = batch
-        self.key = key
-        # Most ids have one waiter: no list unless a second one joins.
-        self.first = first
-        self.others: list[Waiter[K, V]] | None = None
-        self.live = 1
+    def __init__(self, waiters: list[Waiter[K, V]]) -> None:
+        self.waiters = waiters
+        self.live = len(waiters)
+
+
+# What a batch holds for one id: the one waiter most ids have, or a `Shared`.
+Entry = Waiter[K, V] | Shared[K, V]
 
 
 class Batch(Generic[K, V]):
-    """Ids sent together in one request, once it is sent."""
+    """Ids sent together in one request, with their waiters."""
 
-    __slots__ = ("finished", "live", "sent", "slots", "task")
+    __slots__ = ("abandoned", "entries", "extra", "finished", "live", "sent", "task")
 
     def __init__(self) -> None:
-        self.slots: dict[K, Slot[K, V]] = {}
+        self.entries: dict[K, Entry[K, V]] = {}
+        # Waiters beyond one per id, while unsent; `live` counts all once sent.
+        self.extra = 0
         self.live = 0
         self.sent = False
+        self.abandoned = False
         self.finished = False
         self.task: asyncio.Task[Any] | None = None

@@ -3,7 +3,7 @@ Merging concurrent per-id awaits into batch requests, and fanning answers back.
 
 Every caller gets a future of its own (a shared future would let one caller's
 cancellation cancel the others). Identical ids waiting or in flight share one
-slot in one batch. Batches leave when they are full or when the window closes,
+entry in one batch. Batches leave when they are full or when the window closes,
 at most `max_in_flight` at once; a batch waiting for a free slot keeps filling.
 Nothing is cached: once a batch is answered, the next await asks again.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from ._batch import MISSING, PENDING, Batch, Group, Slot, Waiter, deliver
+from ._batch import MISSING, PENDING, Batch, Group, Shared, Waiter, deliver
 from ._exceptions import APIConnectionError, ClientClosedError
 
 __all__ = ["Batcher"]
@@ -61,7 +61,9 @@ class Batcher(Generic[K, V]):
         self._max_in_flight = max_in_flight
         self._max_pending = max_pending
         self._abandon_unwanted = abandon_unwanted
-        self._slots: dict[K, Slot[K, V]] = {}
+        # Each id waiting or in flight, and the batch that holds it.
+        self._pending: dict[K, Batch[K, V]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._open: Batch[K, V] | None = None
         self._open_due = False
         self._timer: asyncio.Handle | None = None
@@ -77,85 +79,107 @@ class Batcher(Generic[K, V]):
 
     async def load(self, key: K) -> V:
         """Wait for `key`'s own answer from the batch it joins."""
-        if len(self._slots) >= self._max_pending and key not in self._slots:
+        if len(self._pending) >= self._max_pending and key not in self._pending:
             await self._wait_for_space()
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        slot = self._enqueue(key, future)
+        future: asyncio.Future[V] = self._current_loop().create_future()
+        batch = self._enqueue(key, future)
         self.awaits += 1
         try:
             return await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved: no "never retrieved" warning
-            self._leave(slot)
+            self._leave(batch, key)
             raise
 
     async def load_many(self, keys: Iterable[K]) -> dict[K, V | BaseException]:
         """Wait for every key's answer; errors are returned, not raised."""
-        group: Group[K, V] = Group(asyncio.get_running_loop().create_future())
+        group: Group[K, V] = Group(self._current_loop().create_future())
         results = group.results
-        joined: list[Slot[K, V]] = []
+        joined: list[tuple[Batch[K, V], K]] = []
         try:
             for key in keys:
                 if key in results:
                     continue
-                if len(self._slots) >= self._max_pending and key not in self._slots:
+                if len(self._pending) >= self._max_pending and key not in self._pending:
                     await self._wait_for_space()
                 # Placeholder, so answers come back in the order asked.
                 results[key] = PENDING  # type: ignore[assignment]
                 group.remaining += 1
-                joined.append(self._enqueue(key, group))
+                joined.append((self._enqueue(key, group), key))
                 self.awaits += 1
             group.sealed = True
             if group.remaining:
                 await group.future
         except BaseException:
             group.future.cancel()
-            for slot in joined:
-                self._leave(slot)
+            for batch, key in joined:
+                self._leave(batch, key)
             raise
         return results
 
-    def _enqueue(self, key: K, waiter: Waiter[K, V]) -> Slot[K, V]:
+    def _current_loop(self) -> asyncio.AbstractEventLoop:
+        # Reading the running loop costs a getpid() call on CPython 3.11: it is
+        # read when nothing is pending, and reused while batches are under way.
+        if not self._pending or self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def _enqueue(self, key: K, waiter: Waiter[K, V]) -> Batch[K, V]:
+        """Put `waiter` in the batch that holds `key`, or in the open batch."""
         if self._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
-        slot = self._slots.get(key)
-        if slot is not None:
-            if slot.others is None:
-                slot.others = [waiter]
-            else:
-                slot.others.append(waiter)
-            slot.live += 1
-            slot.batch.live += 1
-            self.merged += 1
-            return slot
+        batch = self._pending.get(key)
+        if batch is not None:
+            self._join(batch, key, waiter)
+            return batch
         batch = self._open or self._open_batch()
-        slot = batch.slots[key] = self._slots[key] = Slot(batch, key, waiter)
-        batch.live += 1
-        if len(batch.slots) >= self._max_batch_size:
+        entries = batch.entries
+        entries[key] = waiter
+        self._pending[key] = batch
+        if len(entries) >= self._max_batch_size:
             self._seal_open()
-        return slot
+        return batch
 
-    def _leave(self, slot: Slot[K, V]) -> None:
-        """Account for a waiter of `slot` that stopped waiting before its answer."""
-        batch = slot.batch
+    def _join(self, batch: Batch[K, V], key: K, waiter: Waiter[K, V]) -> None:
+        """Add a waiter to an id already waiting or in flight."""
+        entry = batch.entries[key]
+        if isinstance(entry, Shared):
+            entry.waiters.append(waiter)
+            entry.live += 1
+        else:
+            batch.entries[key] = Shared([entry, waiter])
+        if batch.sent:
+            batch.live += 1
+        else:
+            batch.extra += 1
+        self.merged += 1
+
+    def _leave(self, batch: Batch[K, V], key: K) -> None:
+        """Account for a waiter of `key` that stopped waiting before its answer."""
         if batch.finished:
             return
-        slot.live -= 1
-        batch.live -= 1
-        if slot.live == 0 and not batch.sent:
-            del batch.slots[slot.key]
-            if self._slots.get(slot.key) is slot:
-                del self._slots[slot.key]
-            self._release_space()
-        elif batch.live == 0 and batch.sent and self._abandon_unwanted:
-            self._abandon(batch)
+        if batch.sent:
+            batch.live -= 1
+            if batch.live == 0 and self._abandon_unwanted:
+                self._abandon(batch)
+            return
+        entry = batch.entries[key]
+        if isinstance(entry, Shared):
+            entry.live -= 1
+            if entry.live:
+                batch.extra -= 1
+                return
+        # Nobody waits for this id any more: it is not sent.
+        del batch.entries[key]
+        del self._pending[key]
+        self._release_space()
 
     def _abandon(self, batch: Batch[K, V]) -> None:
-        for key, slot in batch.slots.items():
-            if self._slots.get(key) is slot:
-                del self._slots[key]
+        batch.abandoned = True
+        for key in batch.entries:
+            del self._pending[key]
         if batch.task is not None:
             batch.task.cancel()
 
@@ -163,7 +187,7 @@ class Batcher(Generic[K, V]):
         batch: Batch[K, V] = Batch()
         self._open = batch
         self._open_due = False
-        loop = asyncio.get_running_loop()
+        loop = self._current_loop()
         if self._window > 0:
             self._timer = loop.call_later(self._window, self._on_window)
         else:
@@ -194,13 +218,12 @@ class Batcher(Generic[K, V]):
                 batch, self._open, self._open_due = self._open, None, False
             else:
                 return
-            if not batch.slots:
+            if not batch.entries:
                 continue
             batch.sent = True
+            batch.live = len(batch.entries) + batch.extra
             self._in_flight += 1
-            task = asyncio.get_running_loop().create_task(
-                self._loader(list(batch.slots))
-            )
+            task = self._current_loop().create_task(self._loader(list(batch.entries)))
             # A done-callback, not a try/finally inside the task: a task
             # cancelled before its first step never runs its own finally.
             task.add_done_callback(partial(self._on_done, batch))
@@ -246,33 +269,33 @@ class Batcher(Generic[K, V]):
     ) -> None:
         """Give every caller of `batch` its own key's answer, or `failure`."""
         batch.finished = True
-        for key, slot in batch.slots.items():
-            if self._slots.get(key) is slot:
-                del self._slots[key]
+        # An abandoned batch's ids were already let go, and may be pending anew.
+        pending = None if batch.abandoned else self._pending
+        for key, entry in batch.entries.items():
+            if pending is not None:
+                del pending[key]
             value: Any = failure
             if outcome is not None:
                 value = outcome.get(key, MISSING)
                 if value is MISSING:
                     value = self._on_missing(key)
-            first = slot.first
-            if slot.others is None and not isinstance(first, Group):
-                # The common case, inlined: one caller awaiting its own future.
-                if not first.done():
-                    if isinstance(value, BaseException):
-                        first.set_exception(value)
-                    else:
-                        first.set_result(value)
-                continue
-            deliver(first, key, value)
-            for waiter in slot.others or ():
-                deliver(waiter, key, value)
-        # Slots point at their batch: dropping them here spares the cyclic GC.
-        batch.slots = {}
+            if isinstance(entry, Shared):
+                for waiter in entry.waiters:
+                    deliver(waiter, key, value)
+            elif isinstance(entry, Group):
+                entry.put(key, value)
+            elif not entry.done():
+                # The common case: one caller awaiting its own future.
+                if isinstance(value, BaseException):
+                    entry.set_exception(value)
+                else:
+                    entry.set_result(value)
+        batch.entries = {}
         self._release_space()
 
     async def _wait_for_space(self) -> None:
         """Wait, first come first served, until fewer than `max_pending` ids wait."""
-        while len(self._slots) >= self._max_pending and not self._closed:
+        while len(self._pending) >= self._max_pending and not self._closed:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._space_waiters.append(waiter)
             try:
@@ -285,7 +308,7 @@ class Batcher(Generic[K, V]):
     def _release_space(self) -> None:
         # Wake as many waiters as there is room for, not all of them: waking
         # everyone on each release made a long queue quadratic.
-        room = self._max_pending - len(self._slots)
+        room = self._max_pending - len(self._pending)
         if self._closed:
             room = len(self._space_waiters)
         while room > 0 and self._space_waiters:
