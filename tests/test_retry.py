@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import tenacity
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
@@ -44,6 +45,8 @@ from toplist_async import (
     Service,
     ToplistClient,
 )
+from toplist_async._retry import RetryPolicy, is_transient
+from toplist_async._stats import StatsCounter
 
 READS = ("services", "status", "balance")
 MUTATIONS = ("add", "cancel")
@@ -737,3 +740,86 @@ async def test_stats_count_requests_and_retries_per_action(
         stats = client.stats
     assert stats.requests == {"services": 3, "balance": 2, "add": 1, "status": 1}
     assert stats.retries == 3
+
+
+# --- the policy on its own --------------------------------------------------------
+
+
+def _policy(max_retries: int = 10, deadline: float = 60.0) -> RetryPolicy:
+    return RetryPolicy(max_retries=max_retries, deadline=deadline, stats=StatsCounter())
+
+
+async def test_a_first_attempt_that_succeeds_does_not_run_tenacity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tenacity costs tens of µs a call: only a retryable failure hands over to it."""
+    built: list[object] = []
+
+    class Counted(tenacity.AsyncRetrying):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tenacity, "AsyncRetrying", Counted)
+    policy = _policy()
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        return "done"
+
+    assert await policy.call("balance", attempt, is_transient) == "done"
+    assert (calls, built) == (1, [])
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 4:
+            raise APIConnectionError("refused", request_sent=False)
+        return "done"
+
+    assert await policy.call("balance", flaky, is_transient) == "done"
+    assert calls == 4
+    assert len(built) == 1
+    assert policy._stats.retries == 2
+
+
+async def test_the_deadline_counts_the_first_attempt(clock: Clock) -> None:
+    """A slow first attempt uses up the deadline as the later ones do."""
+    policy = _policy(deadline=4.0)
+    calls = 0
+
+    async def slow_failure() -> str:
+        nonlocal calls
+        calls += 1
+        clock.now += 3.0
+        raise APIConnectionError("refused", request_sent=False)
+
+    with pytest.raises(APIConnectionError):
+        await policy.call("balance", slow_failure, is_transient)
+    # 3 s, a wait of at most 0.5 s, 3 s more: the next wait would cross 4 s.
+    assert calls == 2
+    assert policy._stats.retries == 1
+
+
+async def test_retries_are_logged_and_the_last_error_is_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each retry logs its number, wait and cause; the final error is the last one."""
+    policy = _policy(max_retries=2)
+    errors = [InternalServerError(f"down {n}", status_code=503) for n in range(3)]
+
+    async def failing() -> str:
+        raise errors.pop(0)
+
+    with (
+        caplog.at_level("DEBUG", logger="toplist_async"),
+        pytest.raises(InternalServerError, match="down 2"),
+    ):
+        await policy.call("services", failing, is_transient)
+    lines = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(lines) == 2
+    assert lines[0].startswith("action=services retry 1 in ")
+    assert lines[0].endswith("after InternalServerError")
+    assert lines[1].startswith("action=services retry 2 in ")

@@ -97,14 +97,20 @@ class RetryPolicy:
         retryable: Callable[[BaseException], bool],
     ) -> T:
         """Run `attempt` until it succeeds, fails for good, or the budget is spent."""
+        started = time.monotonic()
+        # Most calls succeed at once: they do not pay for tenacity's machinery
+        # (tens of µs a call), which takes over only after a retryable failure.
+        try:
+            return await self._paced(attempt)
+        except Exception as exc:
+            if not retryable(exc):
+                raise
+            first_failure: list[Exception] = [exc]
 
         async def paced_attempt() -> T:
-            await self._pace()
-            try:
-                return await attempt()
-            except RateLimitError as exc:
-                self._pause(exc)
-                raise
+            if first_failure:
+                raise first_failure.pop()  # tenacity's attempt 1: already made
+            return await self._paced(attempt)
 
         def before_sleep(state: _t.RetryCallState) -> None:
             self._stats.retries += 1
@@ -117,15 +123,28 @@ class RetryPolicy:
                 type(error).__name__,
             )
 
+        def stop(state: _t.RetryCallState) -> bool:
+            return self._stop(state, time.monotonic() - started)
+
         retrying = _t.AsyncRetrying(
             retry=_t.retry_if_exception(retryable),
-            stop=self._stop,
+            stop=stop,
             wait=self._wait,
             sleep=_sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
         return await retrying(paced_attempt)
+
+    async def _paced(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """One attempt, after the client-wide pause and the bucket's token."""
+        if self._paused_until or self._bucket is not None:
+            await self._pace()
+        try:
+            return await attempt()
+        except RateLimitError as exc:
+            self._pause(exc)
+            raise
 
     async def _pace(self) -> None:
         """Wait out the client-wide 429 pause, then take a token of the bucket."""
@@ -160,7 +179,8 @@ class RetryPolicy:
         ceiling = self.initial_delay * 2 ** (state.attempt_number - 1)
         return random.uniform(0, min(self.max_delay, ceiling))
 
-    def _stop(self, state: _t.RetryCallState) -> bool:
+    def _stop(self, state: _t.RetryCallState, elapsed: float) -> bool:
+        """Whether to give up; `elapsed` counts from the first attempt's start."""
         if state.attempt_number > self.max_retries:
             return True
         error = state.outcome.exception() if state.outcome else None
@@ -170,5 +190,4 @@ class RetryPolicy:
             and error.retry_after > self.max_retry_after
         ):
             return True
-        elapsed = state.seconds_since_start or 0.0
         return elapsed + state.upcoming_sleep > self.deadline
