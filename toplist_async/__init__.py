@@ -23,10 +23,12 @@ from ._exceptions import (
     OrderOutcomeUnknown,
     PartialBatchError,
     RateLimitError,
+    RefillError,
     ResponseValidationError,
     ToplistError,
 )
 from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
+from ._refill_models import RefillResult, RefillState, RefillStatus
 from ._stats import ClientStats
 from ._tracker import OrderTracker, TrackerOptions
 from ._version import __version__
@@ -53,6 +55,10 @@ __all__ = [
     "OrderTracker",
     "PartialBatchError",
     "RateLimitError",
+    "RefillError",
+    "RefillResult",
+    "RefillState",
+    "RefillStatus",
     "ResponseValidationError",
     "Service",
     "ToplistClient",

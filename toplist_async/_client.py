@@ -30,6 +30,7 @@ from ._exceptions import (
 from ._loaders import load_cancels, load_statuses, missing_order, outcomes
 from ._models import Balance, CancelResult, OrderStatus, Service
 from ._ratelimit import TokenBucket
+from ._refill_calls import RefillCalls
 from ._retry import RetryPolicy, is_transient, is_unsent
 from ._stats import ClientStats, StatsCounter
 from ._tracker import OrderTracker, TrackerOptions
@@ -40,9 +41,9 @@ __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
 DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
 
 
-class ToplistClient:
+class ToplistClient(RefillCalls):
     """
-    Async client for the toplistbot SMM API v2.
+    Async client for the toplistbot SMM API v2 and the panels of its family.
 
     Use it as an async context manager, or call `aclose()` when done. One client
     can be shared by any number of tasks: concurrent `status()` and `cancel()`
@@ -119,6 +120,7 @@ class ToplistClient:
             abandon_unwanted=False,
             **batching,
         )
+        self._start_refills(self._send, self._stats, batching)
         self._trackers: weakref.WeakSet[OrderTracker] = weakref.WeakSet()
         self._closed = False
 
@@ -135,10 +137,12 @@ class ToplistClient:
         batchers: dict[str, Batcher[int, Any]] = {
             "status": self._statuses,
             "cancel": self._cancels,
+            "refill": self._refills,
+            "refill_status": self._refill_statuses,
         }
         return self._stats.snapshot(
             awaits={action: b.awaits for action, b in batchers.items() if b.awaits},
-            merged=self._statuses.merged + self._cancels.merged,
+            merged=sum(b.merged for b in batchers.values()),
         )
 
     async def __aenter__(self) -> Self:
@@ -160,7 +164,8 @@ class ToplistClient:
         Close the client; calling it again does nothing.
 
         Trackers stop, waiting `status()` callers get `ClientClosedError`; cancels
-        already sent are finished first, so their callers learn what the panel did.
+        and refills already sent are finished first, so their callers learn what
+        the panel did.
         """
         if self._closed:
             return
@@ -169,7 +174,9 @@ class ToplistClient:
             for tracker in list(self._trackers):
                 await tracker.aclose()
             await self._statuses.aclose()
+            await self._refill_statuses.aclose()
             await self._cancels.aclose()
+            await self._refills.aclose()
         finally:
             await self._transport.aclose()
 
@@ -264,7 +271,7 @@ class ToplistClient:
         calls. If some requests fail as a whole, `PartialBatchError` carries the
         answers that came; if all fail, their error is raised.
         """
-        return outcomes(await self._statuses.load_many(order_ids(orders)))
+        return outcomes(await self._statuses.load_many(order_ids(orders)), OrderError)
 
     def cancel(self, order: int) -> Coroutine[Any, Any, CancelResult]:
         """
@@ -285,7 +292,7 @@ class ToplistClient:
         If some requests fail as a whole, `PartialBatchError.outcomes` says which
         cancels went through; if all fail, their error is raised.
         """
-        return outcomes(await self._cancels.load_many(order_ids(orders)))
+        return outcomes(await self._cancels.load_many(order_ids(orders)), OrderError)
 
     def watch(
         self, orders: Iterable[int], **options: Unpack[TrackerOptions]

@@ -13,7 +13,8 @@ Our exception hierarchy:
     * CDNBlockedError           a 403 page, not JSON: a CDN refused, key unchecked
     * RateLimitError            429 or a rate-limit message; `.retry_after`
     * InternalServerError       HTTP status >= 500
-    * OrderError                one order of a status or cancel call was rejected
+    * OrderError                one order of a status, cancel or refill was rejected
+    * RefillError               one refill id of a refill_status call was rejected
   * ResponseValidationError     the body is not the JSON the action answers with
   * OrderOutcomeUnknown         an `add` may have placed an order; its answer was lost
   * PartialBatchError           some requests of a `*_many` call failed as a whole
@@ -43,6 +44,7 @@ __all__ = [
     "OrderOutcomeUnknown",
     "PartialBatchError",
     "RateLimitError",
+    "RefillError",
     "ResponseValidationError",
     "ToplistError",
 ]
@@ -156,7 +158,7 @@ class InternalServerError(APIError):
 
 class OrderError(APIError):
     """
-    The panel rejected one order of a status or cancel call.
+    The panel rejected one order of a status, cancel or refill call.
 
     The other orders of the same request are unaffected. `missing` is True when
     the panel's answer left the order out rather than refusing it: asking
@@ -181,6 +183,34 @@ class OrderError(APIError):
 
     def __repr__(self) -> str:
         return f"OrderError(order_id={self.order_id!r}, message={self.message!r})"
+
+
+class RefillError(APIError):
+    """
+    The panel rejected one refill id of a `refill_status()` call.
+
+    The other ids of the same request are unaffected. `missing` is True when
+    the panel's answer left the id out rather than refusing it.
+    """
+
+    def __init__(
+        self,
+        refill_id: int,
+        message: str,
+        *,
+        status_code: int = 200,
+        body: Any = None,
+        missing: bool = False,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body)
+        self.refill_id = refill_id
+        self.missing = missing
+
+    def __str__(self) -> str:
+        return f"refill {self.refill_id}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"RefillError(refill_id={self.refill_id!r}, message={self.message!r})"
 
 
 class ResponseValidationError(ToplistError):

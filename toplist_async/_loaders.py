@@ -19,9 +19,17 @@ from ._models import CancelResult, OrderStatus
 from ._retry import is_transient, is_unsent
 from ._stats import StatsCounter
 
-__all__ = ["Send", "load_cancels", "load_statuses", "missing_order", "outcomes"]
+__all__ = [
+    "Send",
+    "load_cancels",
+    "load_statuses",
+    "missing_order",
+    "outcomes",
+    "refused_for_one_order",
+]
 
 R = TypeVar("R")
+E = TypeVar("E", bound=APIError)
 
 # A 401/403 that names the key is about the account, not one order: splitting
 # the batch to find "the" bad order would only multiply the failing requests.
@@ -49,7 +57,7 @@ def missing_order(order: int) -> OrderError:
     return OrderError(order, "the panel's answer left this order out", missing=True)
 
 
-def _refused_for_one_order(exc: APIError) -> bool:
+def refused_for_one_order(exc: APIError) -> bool:
     """A JSON 403/404 (or such an error inside a 200) that names no key problem."""
     if not isinstance(exc.body, dict) or _ACCOUNT_WORDS.search(exc.message):
         return False  # an HTML 404 is a wrong URL; a key error is the account's
@@ -58,17 +66,20 @@ def _refused_for_one_order(exc: APIError) -> bool:
     )
 
 
-def outcomes(results: Mapping[int, R | BaseException]) -> dict[int, R | OrderError]:
+def outcomes(
+    results: Mapping[int, R | BaseException],
+    refused: type[E],
+) -> dict[int, R | E]:
     """
-    Per-id answers as `status_many` returns them.
+    Per-id answers as `status_many` returns them; `refused` is the per-id error.
 
-    Orders whose request failed as a whole raise: that error if no order was
+    Ids whose request failed as a whole raise: that error if no id was
     answered, else `PartialBatchError` carrying the answers that did come.
     """
-    answers: dict[int, R | OrderError] = {}
+    answers: dict[int, R | E] = {}
     failed: dict[int, BaseException] = {}
     for key, value in results.items():
-        if isinstance(value, BaseException) and not isinstance(value, OrderError):
+        if isinstance(value, BaseException) and not isinstance(value, refused):
             failed[key] = value
         else:
             answers[key] = value
@@ -94,7 +105,7 @@ async def load_statuses(
                 "status", fields, is_transient, len(part), fast=STATUS_ENTRIES
             )
         except APIError as exc:
-            if not _refused_for_one_order(exc):
+            if not refused_for_one_order(exc):
                 raise
             if len(part) > 1:
                 # One foreign id can fail the whole request: halve to find it.

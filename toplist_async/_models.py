@@ -15,6 +15,7 @@ __all__ = [
     "OrderStatus",
     "Service",
     "parse_state",
+    "status_words",
 ]
 
 
@@ -83,6 +84,11 @@ _SPELLINGS: dict[str, OrderState] = {
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
+def status_words(raw: str) -> str:
+    """A status text casefolded, with `_`, `-` and runs of spaces as one space."""
+    return _SEPARATORS.sub(" ", raw.casefold()).strip()
+
+
 # Spellings met so far, as the panel wrote them; bounded, as a panel is free to
 # send any text at all.
 _SEEN_SPELLINGS: dict[str, OrderState] = {}
@@ -93,7 +99,7 @@ def parse_state(raw: str) -> OrderState:
     state = _SEEN_SPELLINGS.get(raw)
     if state is not None:
         return state
-    text = _SEPARATORS.sub(" ", raw.casefold()).strip()
+    text = status_words(raw)
     state = _SPELLINGS.get(text)
     if state is None and text.startswith("order "):
         state = _SPELLINGS.get(text[len("order ") :])

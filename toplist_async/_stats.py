@@ -13,15 +13,16 @@ class ClientStats(msgspec.Struct, frozen=True, kw_only=True):
     """
     A snapshot of what a client has done since it was created (`client.stats`).
 
-    Batching shows as `awaits` far above `requests`' total for status and cancel.
+    Batching shows as `awaits` far above `requests`' total for the batched
+    actions (status, cancel, refill, refill_status).
     """
 
     requests: dict[str, int]
     """HTTP requests sent, per action (retries and split halves included)."""
     awaits: dict[str, int]
-    """Order ids asked for by callers of status/cancel, per action."""
+    """Ids asked for by callers of the batched actions, per action."""
     ids_requested: int
-    """Order ids put in status and cancel requests (halves counted, retries not)."""
+    """Ids put in batched requests (split halves counted, retries not)."""
     ids_merged: int
     """Awaits that joined an identical id already waiting or in flight."""
     batches_split: int

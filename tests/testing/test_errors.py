@@ -32,7 +32,7 @@ CASES: dict[str, Case] = {
         "Unauthenticated.",
     ),
     "unknown action": (
-        {"action": "refill"},
+        {"action": "refill_everything"},
         400,
         {"error": "Invalid action"},
         "Invalid action",

@@ -1,9 +1,10 @@
-"""The five API actions, from validated request fields to the panel's answer."""
+"""The API actions, from validated request fields to the panel's answer."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ._refills import RefillBook
 from ._state import Account, PanelState, Refusal
 from ._wire import Reply, Wire
 
@@ -51,7 +52,8 @@ def _id_tokens(value: object) -> list[str]:
 
 
 class Actions:
-    """Answers `services`, `add`, `status`, `balance` and `cancel` for an account."""
+    """Answers `services`, `add`, `status`, `balance`, `cancel`, `refill` and
+    `refill_status` for an account."""
 
     def __init__(
         self,
@@ -72,6 +74,7 @@ class Actions:
         self._currency = currency
         self._whole_request = foreign_order_mode == "whole_request"
         self._incorrect_id = {"error": "Incorrect order ID"}
+        self._refills = RefillBook()
         # The catalogue never changes, so its answer is encoded once.
         self._services = wire.ok(
             [
@@ -108,6 +111,10 @@ class Actions:
             return self.balance(account), ()
         if action == "cancel":
             return self.cancel(account, fields)
+        if action == "refill":
+            return self.refill(account, fields)
+        if action == "refill_status":
+            return self.refill_status(account, fields), ()
         return self._wire.error("Invalid action"), ()
 
     def add(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
@@ -145,24 +152,24 @@ class Actions:
         return self._wire.ok({"order_id": self._wire.num(created.id)}), (created.id,)
 
     def _ids(
-        self, fields: Fields
+        self, fields: Fields, plural: str = "orders", single: str = "order"
     ) -> tuple[list[_Token], tuple[int, ...], Reply | None]:
         """Read `orders` (or a lone `order`) as (as sent, as int or None) pairs.
 
         Also returns the int ids alone, and the refusal if the list is missing
         or too long.
         """
-        value = fields.get("orders")
+        value = fields.get(plural)
         if not _present(value):
-            value = fields.get("order")
+            value = fields.get(single)
         texts = _id_tokens(value) if _present(value) else []
         tokens = [(text, _order_id(text)) for text in texts]
         ids = tuple(number for _, number in tokens if number is not None)
         if not tokens:
-            return tokens, ids, self._wire.invalid({"orders": [_required("orders")]})
+            return tokens, ids, self._wire.invalid({plural: [_required(plural)]})
         if len(tokens) > MAX_IDS:
-            too_many = f"The orders may not have more than {MAX_IDS} items."
-            return tokens, ids, self._wire.invalid({"orders": [too_many]})
+            too_many = f"The {plural} may not have more than {MAX_IDS} items."
+            return tokens, ids, self._wire.invalid({plural: [too_many]})
         return tokens, ids, None
 
     def status(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
@@ -228,3 +235,49 @@ class Actions:
                 }
                 answer.append(item)
         return wire.ok(answer), ids
+
+    def refill(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
+        """Refill each listed order; a lone `order` gets `{"refill": id}`."""
+        tokens, ids, refused = self._ids(fields)
+        if refused is not None:
+            return refused, ids
+        state, wire = self._state, self._wire
+        now = state.settle()
+        answer: list[dict[str, object]] = []
+        for token, order_id in tokens:
+            order = None if order_id is None else state.orders.get(order_id)
+            try:
+                refill_id = self._refills.request(account, order, now)
+            except Refusal as refusal:
+                answer.append({"order": token, "refill": {"error": refusal.message}})
+            else:
+                answer.append({"order": token, "refill": wire.num(refill_id)})
+        if not _present(fields.get("orders")):
+            single = answer[0]["refill"]
+            if isinstance(single, dict):
+                return wire.error(str(single["error"])), ids
+            return wire.ok({"refill": single}), ids
+        return wire.ok(answer), ids
+
+    def refill_status(self, account: Account, fields: Fields) -> Reply:
+        """Report each listed refill; a lone `refill` gets `{"status": ...}`."""
+        tokens, _, refused = self._ids(fields, "refills", "refill")
+        if refused is not None:
+            return refused
+        wire = self._wire
+        now = self._state.settle()
+        answer: list[dict[str, object]] = []
+        for token, refill_id in tokens:
+            try:
+                status = self._refills.status(account, refill_id, now)
+            except Refusal as refusal:
+                answer.append({"refill": token, "status": {"error": refusal.message}})
+            else:
+                spelled = wire.status(status, refill_id or 0)
+                answer.append({"refill": token, "status": spelled})
+        if not _present(fields.get("refills")):
+            single = answer[0]["status"]
+            if isinstance(single, dict):
+                return wire.error(str(single["error"]))
+            return wire.ok({"status": single})
+        return wire.ok(answer)

@@ -58,7 +58,9 @@ class FakePanel:
     `charge` is rate * quantity / 1000, exact, debited at `add`; a partial
     order is charged for what it delivered and refunded the rest when it
     ends. `cancel` refunds what was not delivered: the order ends canceled if
-    nothing was delivered, partial otherwise.
+    nothing was delivered, partial otherwise. `refill` accepts a completed or
+    partial order of a service with `refill=True`, one refill at a time; a
+    refill is pending for 5 s, in progress for 30 s, then completed.
 
     Dialects: `numbers_as_strings` writes every number as a string;
     `status_style` is "document", "perfectpanel" or "mixed"; `errors_with_200`
