@@ -96,8 +96,6 @@ class FakeClock:
 
     def __init__(self) -> None:
         self.now = 0.0
-        self.slept = asyncio.Event()
-        """Set each time the tracker's scheduler goes to sleep."""
         self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
 
     def time(self) -> float:
@@ -106,7 +104,6 @@ class FakeClock:
     async def sleep(self, delay: float) -> None:
         entry = (self.now + delay, asyncio.get_running_loop().create_future())
         self._sleepers.append(entry)
-        self.slept.set()
         try:
             await entry[1]
         finally:
@@ -128,11 +125,15 @@ async def settled(tracker: OrderTracker, clock: FakeClock) -> None:
     Wait until the tracker's scheduler sleeps on `clock` with nothing left to do.
 
     Then no poll is running, nothing will wake the scheduler but the clock, and
-    advancing the clock starts exactly one round. Reads two private attributes.
+    advancing the clock starts exactly one round. Reads a private attribute.
     """
-    while tracker._polls or tracker._wake.is_set() or not clock.sleeping:
-        clock.slept.clear()
-        await clock.slept.wait()
+    while True:
+        if tracker._polls:
+            await asyncio.wait(set(tracker._polls))
+        elif clock.sleeping:
+            return
+        else:
+            await asyncio.sleep(0)  # a woken scheduler has yet to send its round
 
 
 @dataclass(frozen=True, slots=True)

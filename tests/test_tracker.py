@@ -37,15 +37,17 @@ class FakeClock:
     """
     Time that only `advance()` moves; `sleep()` parks until time passes its end.
 
-    `advance()` wakes sleepers one due time after another, each time letting the
-    followed trackers finish what that moment started (their polls included,
-    which go over real loopback HTTP) before moving on. `linked` is told every
+    `advance()` wakes sleepers one due time after another and, before moving
+    on, waits until every timer it fired has run: the task that slept is
+    parked on this clock again or done, and the followed trackers have no poll
+    under way (their polls go over real loopback HTTP). `linked` is told every
     step, so a FakePanel's simulated clock can move in lockstep.
     """
 
     def __init__(self, linked: Callable[[float], None] | None = None) -> None:
         self.now = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._parked: dict[asyncio.Task[Any], asyncio.Future[None]] = {}
         self._order = itertools.count()
         self._linked = linked
         self._trackers: list[OrderTracker] = []
@@ -54,14 +56,21 @@ class FakeClock:
         return self.now
 
     def follow(self, tracker: OrderTracker) -> OrderTracker:
-        """Let `settle()` wait for this tracker's polls."""
+        """Let `settle()` wait for this tracker's polls and its scheduler."""
         self._trackers.append(tracker)
         return tracker
 
     async def sleep(self, delay: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self.now + delay, next(self._order), future))
-        await future  # a cancelled sleep leaves its future cancelled: skipped
+        task = asyncio.current_task()
+        assert task is not None
+        self._parked[task] = future
+        try:
+            await future  # a cancelled sleep leaves its future cancelled: skipped
+        finally:
+            if self._parked.get(task) is future:
+                del self._parked[task]
 
     async def advance(self, seconds: float) -> None:
         target = self.now + seconds
@@ -85,25 +94,32 @@ class FakeClock:
             self.now = when
 
     def _busy(self) -> bool:
-        # The tracker's own bookkeeping is the only exact signal that a poll
-        # (batch window, HTTP, answer) is still under way.
+        for task, future in self._parked.items():
+            if future.done() and not task.done():
+                return True  # woken, and not parked again yet
         for tracker in self._trackers:
+            if tracker._polls:
+                return True
             scheduler = tracker._scheduler
             if scheduler is None or scheduler.done():
                 continue
-            if tracker._polls or tracker._wake.is_set():
-                return True
+            parked = self._parked.get(scheduler)
+            if parked is None or parked.done():
+                return True  # a scheduler that has not parked yet
         return False
 
     async def settle(self) -> None:
-        """Run the loop until each followed tracker is parked, nothing in flight."""
+        """Run the loop until every timer fired has run and nothing is in flight."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 3.0
         while True:
-            for _ in range(30):
-                await asyncio.sleep(0)
+            await asyncio.sleep(0)
             if not self._busy():
-                return
+                # Twice in a row, a loop turn apart: a callback just scheduled
+                # (a poll's answer delivered) has had its turn.
+                await asyncio.sleep(0)
+                if not self._busy():
+                    return
             assert loop.time() < deadline, "the tracker never settled"
             await asyncio.sleep(0.001)
 
@@ -367,6 +383,29 @@ async def test_orders_due_at_different_moments_are_polled_apart(
         (8, (2,)),
         (12.5, (1,)),
     ]
+
+
+@pytest.mark.parametrize(("later", "rides"), [(1.0, True), (2.0, False)])
+async def test_an_order_due_soon_rides_along_with_a_request_going_out(
+    client: ToplistClient, clock: FakeClock, panel: Statuses, later: float, rides: bool
+) -> None:
+    """Tracked apart, an order past 80 % of its gap joins a request going out."""
+    async with long_lived(client, clock, [1]) as tracker:
+        await clock.advance(later)
+        tracker.track(2)
+        await clock.advance(41 - later)
+    assert panel.polls[:2] == [(0, (1,)), (later, (2,))]
+    if rides:
+        # Due at 6 and past 80 % of its 5 s gap at 5: it rides along, and the
+        # two stay together from then on.
+        assert [ids for _, ids in panel.polls[2:]] == [(1, 2)] * 4
+        assert panel.times(2) == pytest.approx([1, 5, 12.5, 23.75, 40.625])
+    else:
+        # At 5, 2 is only 60 % into its gap; at 12.5, 73 %. At 23.75 it is
+        # 82 % into its 11.25 s gap: it rides along from then on.
+        assert panel.times(1) == pytest.approx([0, 5, 12.5, 23.75, 40.625])
+        assert panel.times(2) == pytest.approx([2, 7, 14.5, 23.75, 40.625])
+        assert [ids for _, ids in panel.polls[-2:]] == [(1, 2)] * 2
 
 
 # --- updates and final states -----------------------------------------------------

@@ -107,8 +107,11 @@ class ToplistClient(RefillCalls):
             "max_in_flight": max_in_flight,
             "max_pending": max_pending,
         }
+        # Trackers send isolated (suspected) orders through the loader itself.
+        self._load_statuses = partial(load_statuses, self._send, self._stats)
+        self._batch_size = max_batch_size
         self._statuses: Batcher[int, OrderStatus] = Batcher(
-            partial(load_statuses, self._send, self._stats),
+            self._load_statuses,
             action="status",
             abandon_unwanted=True,
             **batching,

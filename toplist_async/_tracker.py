@@ -1,9 +1,8 @@
-"""Following many orders until they finish, each polled on its own schedule."""
+"""Following many orders until they finish, in shared poll rounds (see _schedule)."""
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -12,7 +11,11 @@ from typing import TYPE_CHECKING, Self, TypedDict
 
 from ._arguments import order_id
 from ._exceptions import ClientClosedError, OrderError, ToplistError
-from ._models import OrderState, OrderStatus
+from ._loaders import missing_order
+from ._models import OrderStatus
+from ._rounds import Book
+from ._schedule import Ending, Failure, Outcome, Schedule, classify_failure
+from ._updates import Update, Updates
 
 if TYPE_CHECKING:
     from ._client import ToplistClient
@@ -20,10 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["OrderTracker", "TrackerOptions"]
 
 logger = logging.getLogger("toplist_async")
-
-Update = OrderStatus | OrderError
-_END = object()
-_POLL_SHARE = 100
 
 
 class TrackerOptions(TypedDict, total=False):
@@ -33,21 +32,10 @@ class TrackerOptions(TypedDict, total=False):
     growth: float
     max_interval: float
     first_poll: float
+    timeout: float | None
     on_error: Callable[[BaseException, list[int]], None]
     clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
-
-
-class _Order:
-    """What the tracker remembers of one order: small, for 100,000 of them."""
-
-    __slots__ = ("due", "interval", "polling", "seen")
-
-    def __init__(self, due: float, interval: float) -> None:
-        self.due = due
-        self.interval = interval
-        self.polling = False
-        self.seen: tuple[OrderState, int | None, int | None] | None = None
 
 
 def _log_error(error: BaseException, orders: list[int]) -> None:
@@ -63,20 +51,25 @@ class OrderTracker:
     """
     Polls orders until they are final and reports every change.
 
-    Each order has its own next poll: at once when tracked, then after
-    `interval` seconds, growing by `growth` each time nothing changed, up to
-    `max_interval`; a change resets it. Orders due together go out together
-    through the client's batcher, 100 ids a request.
+    Each order is polled at once when tracked (or after `first_poll`), then
+    after `interval` seconds, growing by `growth` each time nothing changed, up
+    to `max_interval`; a change resets it. Polls share requests of 100 ids: an
+    order past 80 % of its gap rides along with a request going out.
 
-    Iterate over the tracker for updates: an order's first status, then each
-    change of its status, `remains` or `start_count`; a refused id comes as its
-    `OrderError` and is dropped. `await tracker.wait(id)` returns an order's
-    final status. A status request that fails after its retries does not end
-    tracking: its orders are polled later and `on_error(error, order_ids)` is
-    called (by default, a warning is logged). With `stop_when_idle` (what
-    `client.watch()` uses) iteration ends when no order is left; otherwise
-    updates are kept only once iteration has begun, and it ends at `aclose()`.
-    `clock` and `sleep` exist for tests.
+    Iterate over the tracker (in one place at a time) for updates: an order's
+    first status, then each change of its status, `remains` or `start_count`;
+    a refused id comes as its `OrderError` and is dropped. A slow consumer gets
+    the latest update of each order. `await tracker.wait(id)` returns an
+    order's final status. A status request failing after its retries (5xx,
+    timeout, 429) does not end tracking: its orders are polled later, split
+    until a poison order is alone, and `on_error(error, order_ids)` is called
+    (by default, a warning is logged). An order failing alone 3 times, left out
+    of 3 answers in a row, or not final `timeout` seconds after it was tracked
+    comes as an `OrderError` and is dropped. An `AuthenticationError` about the
+    key, or `on_error` raising, ends tracking: iteration and every `wait()`
+    raise it. With `stop_when_idle` (what `client.watch()` uses) iteration ends
+    when no order is left; otherwise it ends at `aclose()`. `clock` and
+    `sleep` exist for tests.
     """
 
     def __init__(
@@ -88,39 +81,38 @@ class OrderTracker:
         growth: float = 1.5,
         max_interval: float = 300.0,
         first_poll: float = 0.0,
+        timeout: float | None = None,
         stop_when_idle: bool = False,
         on_error: Callable[[BaseException, list[int]], None] = _log_error,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if not 0 < interval <= max_interval or growth < 1 or first_poll < 0:
-            msg = "need 0 < interval <= max_interval, growth >= 1 and first_poll >= 0"
-            raise ValueError(msg)
+        rules = Schedule(
+            interval=interval,
+            growth=growth,
+            max_interval=max_interval,
+            first_poll=first_poll,
+            timeout=timeout,
+            capacity=client._batch_size,
+        )
         if client._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
         self._statuses = client._statuses
+        self._load_alone = client._load_statuses
         client._trackers.add(self)
-        self._interval = interval
-        self._growth = growth
-        self._max_interval = max_interval
-        self._first_poll = first_poll
         self._stop_when_idle = stop_when_idle
         self._on_error = on_error
         self._clock = clock
         self._sleep = sleep
-        self._orders: dict[int, _Order] = {}
-        self._heap: list[tuple[float, int]] = []
+        self._book = Book(rules)
+        self._orders = self._book.orders
         self._waiters: dict[int, list[asyncio.Future[OrderStatus]]] = {}
-        # Kept from the start only for `watch()`; a long-lived tracker keeps
-        # updates once iterated, so a wait()-only user does not pile them up.
-        self._updates: asyncio.Queue[object] | None = (
-            asyncio.Queue() if stop_when_idle else None
-        )
-        self._ended = False
-        self._wake = asyncio.Event()
+        self._updates = Updates(keeping=stop_when_idle)
         self._scheduler: asyncio.Task[None] | None = None
+        self._parked_until: float | None = None
         self._polls: set[asyncio.Task[None]] = set()
+        self._last_answer = float("-inf")
         self._closed = False
         for order in orders:
             self.track(order)
@@ -136,44 +128,44 @@ class OrderTracker:
             msg = "the tracker is closed"
             raise ClientClosedError(msg)
         key = order_id(order)
-        if key not in self._orders:
-            due = self._clock() + self._first_poll
-            self._orders[key] = _Order(due, self._interval)
-            heapq.heappush(self._heap, (due, key))
-            self._wake.set()
-            self._start()
+        due = self._book.add(key, self._clock())
+        if due is not None:
+            self._rearm(due)
 
     def untrack(self, order: int) -> None:
         """Stop following an order; its `wait()` callers get a `ToplistError`."""
         key = order_id(order)
         if self._orders.pop(key, None) is not None:
             self._settle(key, ToplistError(f"order {key} is no longer tracked"))
-            self._wake.set()
+            self._idle_check()
 
     async def wait(self, order: int) -> OrderStatus:
         """Follow `order` (if not yet) and return its final status."""
         key = order_id(order)
         self.track(key)
         future: asyncio.Future[OrderStatus] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(key, []).append(future)
-        return await future
+        waiters = self._waiters.setdefault(key, [])
+        waiters.append(future)
+        try:
+            return await future
+        finally:
+            # A waiter that left (cancelled) lets go of its future at once.
+            if not future.done() and future in waiters:
+                waiters.remove(future)
+                if not waiters and self._waiters.get(key) is waiters:
+                    del self._waiters[key]
 
     def __aiter__(self) -> AsyncIterator[Update]:
+        self._updates.claim()
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Update]:
-        if self._updates is None:
-            if self._ended:
-                return
-            self._updates = asyncio.Queue()
         self._start()
         try:
-            while True:
-                item = await self._updates.get()
-                if item is _END:
-                    return
-                yield item  # type: ignore[misc]
+            async for update in self._updates.drain():
+                yield update
         finally:
+            self._updates.release()
             if self._stop_when_idle:
                 # A `watch()` left early (break, exception) stops polling.
                 await self.aclose()
@@ -194,129 +186,151 @@ class OrderTracker:
         """Stop polling; `wait()` callers get `ClientClosedError`. Idempotent."""
         if self._closed:
             return
-        tasks = [*self._polls, *([self._scheduler] if self._scheduler else [])]
-        self._shut(ClientClosedError("the tracker was closed"))
-        for task in tasks:
-            task.cancel()
+        tasks = self._stop(ClientClosedError("the tracker was closed"), None)
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _shut(self, error: ClientClosedError) -> None:
+    def _stop(
+        self, waiters_get: BaseException, consumer_gets: BaseException | None
+    ) -> list[asyncio.Task[None]]:
+        """End tracking at once: no more polls, every waiter and the stream told."""
         self._closed = True
-        if self._scheduler is not None:
-            self._scheduler.cancel()  # it would sleep on, with nothing to poll
+        current = asyncio.current_task()
+        tasks = [*self._polls, *([self._scheduler] if self._scheduler else [])]
+        tasks = [task for task in tasks if task is not current]
+        for task in tasks:
+            task.cancel()
         for key in list(self._waiters):
-            self._settle(key, error)
-        self._orders.clear()
-        self._heap.clear()
-        self._end_updates()
+            self._settle(key, waiters_get)
+        self._book.clear()
+        self._updates.end(consumer_gets)
+        return tasks
 
-    def _end_updates(self) -> None:
-        self._ended = True
-        if self._updates is not None:
-            self._updates.put_nowait(_END)
+    def _fail(self, error: BaseException) -> None:
+        """A fatal error: tracking ends and everyone waiting learns why."""
+        if not self._closed:
+            self._stop(error, error)
 
     def _start(self) -> None:
-        # A watch that ended (all orders final) starts again for a new order.
         idle = self._scheduler is None or self._scheduler.done()
         if idle and not self._closed:
+            self._parked_until = None
             self._scheduler = asyncio.get_running_loop().create_task(self._schedule())
 
+    def _rearm(self, due: float) -> None:
+        """Make sure the scheduler wakes by `due`."""
+        if self._parked_until is not None and due < self._parked_until:
+            # It only sleeps while parked: nothing is lost by starting anew.
+            assert self._scheduler is not None
+            self._scheduler.cancel()
+            self._scheduler = None
+        self._start()
+
     async def _schedule(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             now = self._clock()
-            due: list[int] = []
-            while self._heap and self._heap[0][0] <= now:
-                when, key = heapq.heappop(self._heap)
-                entry = self._orders.get(key)
-                if entry is not None and entry.due == when and not entry.polling:
-                    entry.polling = True
-                    due.append(key)
-            # One poll per batch-sized share: each reports as soon as its
-            # request is answered, not after the whole round.
-            for start in range(0, len(due), _POLL_SHARE):
-                share = due[start : start + _POLL_SHARE]
-                poll = asyncio.get_running_loop().create_task(self._poll(share))
+            for request in self._book.take_round(now):
+                alone = self._orders[request[0]].plan.failures > 0
+                poll = loop.create_task(self._poll(request, alone))
                 self._polls.add(poll)
                 poll.add_done_callback(self._poll_done)
-            if (
-                not due
-                and self._stop_when_idle
-                and not self._orders
-                and not self._polls
-            ):
-                self._end_updates()
-                return
-            self._wake.clear()
-            await self._sleep_or_wake(self._heap[0][0] - now if self._heap else None)
+            due = self._book.first_due
+            if due is None:
+                break
+            self._parked_until = due
+            await self._sleep(max(0.0, due - now))
+            self._parked_until = None
+        self._idle_check()
+
+    def _idle_check(self) -> None:
+        if self._stop_when_idle and not self._orders and not self._polls:
+            self._updates.end()
 
     def _poll_done(self, poll: asyncio.Task[None]) -> None:
         self._polls.discard(poll)
-        self._wake.set()
+        self._idle_check()
 
-    async def _sleep_or_wake(self, delay: float | None) -> None:
-        woken = asyncio.ensure_future(self._wake.wait())
-        if delay is None:
-            await woken
-            return
-        slept = asyncio.ensure_future(self._sleep(delay))
+    async def _poll(self, keys: list[int], alone: bool) -> None:
+        results: dict[int, OrderStatus | BaseException]
         try:
-            await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            woken.cancel()
-            slept.cancel()
-
-    async def _poll(self, keys: list[int]) -> None:
-        try:
-            outcomes = await self._statuses.load_many(keys)
-        except ClientClosedError as exc:
-            self._shut(exc)
-            return
+            if alone:
+                # Suspected orders bypass the batcher: it would merge them
+                # back into full requests with healthy ones.
+                answers = await self._load_alone(keys)
+                results = {key: answers.get(key) or missing_order(key) for key in keys}
+            else:
+                results = await self._statuses.load_many(keys)
+        except Exception as exc:  # each order gets its failure
+            results = dict.fromkeys(keys, exc)
         now = self._clock()
+        if any(
+            isinstance(value, OrderStatus | OrderError) for value in results.values()
+        ):
+            self._last_answer = now
         failed: list[int] = []
         error: BaseException | None = None
-        for key, outcome in outcomes.items():
+        soonest = float("inf")
+        for key, outcome in results.items():
             entry = self._orders.get(key)
-            if entry is None:
+            if entry is None or not entry.polling:
                 continue  # untracked while its poll was in flight
             entry.polling = False
-            if isinstance(outcome, OrderError) and not outcome.missing:
-                self._finish(key, outcome)
-            elif isinstance(outcome, BaseException):
-                failed.append(key)
-                error = outcome
-                self._reschedule(key, entry, now, changed=False)
-            else:
+            if isinstance(outcome, OrderStatus):
                 seen = (outcome.status, outcome.remains, outcome.start_count)
                 changed = seen != entry.seen
                 entry.seen = seen
                 if changed:
-                    self._emit(outcome)
+                    self._updates.put(outcome)
                 if outcome.is_final:
                     self._finish(key, outcome, emitted=changed)
-                else:
-                    self._reschedule(key, entry, now, changed=changed)
+                    continue
+                step = Outcome.CHANGED if changed else Outcome.UNCHANGED
+            elif isinstance(outcome, OrderError):
+                if not outcome.missing:
+                    self._finish(key, outcome)
+                    continue
+                step = Outcome.MISSING
+            elif isinstance(outcome, ClientClosedError):
+                self._stop(outcome, None)
+                return
+            elif classify_failure(outcome) is Failure.FATAL:
+                self._fail(outcome)
+                return
+            else:
+                failed.append(key)
+                error = outcome
+                step = Outcome.FAILED
+            plan = self._book.rules.after(
+                entry.plan, now, step, last_answer=self._last_answer
+            )
+            if isinstance(plan, Ending):
+                self._finish(key, self._ended(key, plan, outcome))
+                continue
+            self._book.plan(entry, key, plan)
+            soonest = min(soonest, plan.due)
+        if soonest < float("inf"):
+            self._rearm(soonest)
         if error is not None:
-            self._on_error(error, failed)
+            try:
+                self._on_error(error, failed)
+            except Exception as exc:  # it ends tracking, loudly
+                self._fail(exc)
 
-    def _reschedule(
-        self, key: int, entry: _Order, now: float, *, changed: bool
-    ) -> None:
-        if changed:
-            entry.interval = self._interval
-        else:
-            entry.interval = min(self._max_interval, entry.interval * self._growth)
-        entry.due = now + entry.interval
-        heapq.heappush(self._heap, (entry.due, key))
+    def _ended(self, key: int, ending: Ending, last: object) -> OrderError:
+        if ending is Ending.MISSING:
+            return missing_order(key)
+        if ending is Ending.TIMEOUT:
+            message = f"not final {self._book.rules.timeout:g} s after it was tracked"
+            return OrderError(key, message)
+        error = OrderError(key, f"every status request with this order failed: {last}")
+        error.__cause__ = last if isinstance(last, BaseException) else None
+        return error
 
     def _finish(self, key: int, outcome: Update, *, emitted: bool = False) -> None:
         del self._orders[key]
         if not emitted:
-            self._emit(outcome)
+            self._updates.put(outcome)
         self._settle(key, outcome)
-
-    def _emit(self, update: Update) -> None:
-        if self._updates is not None:
-            self._updates.put_nowait(update)
 
     def _settle(self, key: int, outcome: object) -> None:
         for future in self._waiters.pop(key, ()):

@@ -1,0 +1,269 @@
+"""
+When a tracked order is polled and what ends its tracking: the rules, with no I/O.
+
+Every tracker follows these rules: the in-process `OrderTracker`, and a tracker
+whose state lives elsewhere (Redis, shared by worker processes). They work on
+plain data: one `Plan` per order (five numbers, e.g. one hash field), the time
+`now` on the tracker's clock, and what the order's last poll said. Nothing
+here sleeps, sends, reads a clock or keeps state between calls.
+
+The API, for a tracker of any kind:
+
+- `rules = Schedule(interval=5, growth=1.5, max_interval=300, ...)` checks the
+  options once (`ValueError`).
+- `rules.start(now)` is a new order's plan. An order is due when
+  `plan.due <= now`; it may ride along early from `rules.earliest(plan)`.
+- `rules.pick_round(candidates, now)` splits the orders that may go now into
+  requests (lists of ids). Call it when the first order is due, with every
+  due order and, for room in the last request, some ready ones.
+- After a poll, `rules.after(plan, now, outcome, last_answer=...)` is the
+  order's next `Plan`, or the `Ending` that drops it.
+- `classify_failure(exc)` says whether a failed request ends tracking.
+
+The rules:
+
+- Interval: polled `first_poll` seconds after it is tracked, then `interval`
+  seconds after each poll; a poll that shows no change multiplies the gap by
+  `growth`, up to `max_interval`; a change resets it to `interval`.
+- Shared rounds: a request goes out when an order is due. When its request
+  has room (fewer than `capacity` ids), orders due soon fill it: an order may
+  ride along once `EARLY` (80 %) of its gap has passed. Its next gap counts
+  from that poll, so orders that rode together stay together. The slack is
+  thus [80 %, 100 %] of the gap; a poll is later only when the loop or the
+  panel is slow (benchmarks count polls outside [80 %, 110 %]).
+- What ends tracking (`classify_failure` says `FATAL`): an
+  `AuthenticationError` about the key (HTTP 401, or a message naming the
+  key), a closed client, and (the tracker's part) the user's `on_error`
+  raising. Every other failure of a whole request after the client's own
+  retries (5xx, timeouts, connection errors, 429, unreadable answers) is
+  `RETRY`: its orders are polled again later, their gap growing as if
+  unchanged, and `on_error` is called.
+- Poison isolation: an order whose request failed as a whole goes next in a
+  request of at most `capacity >> failures` ids (100, 50, 25, 12, 6, 3, 1),
+  with other orders at the same level only, never as a rider; any answer
+  resets `failures`. Past the first halving a failure counts only if the
+  panel answered some request since the order's previous poll (`last_answer`),
+  so an outage halves batches once and drops nothing. An order that then
+  fails alone `LONE_FAILURES` (3) times is dropped: `Ending.POISON` (with 100
+  ids a request: 9 failed polls in a row, 6 halvings then 3 alone).
+- Missing: an order the panel leaves out of `MAX_MISSES` (3) answers in a row
+  is dropped: `Ending.MISSING`.
+- Timeout: with `timeout`, an order not final `timeout` seconds after it was
+  tracked is dropped after one last poll at that moment: `Ending.TIMEOUT`.
+- A final status and a refused id end an order too; they need no plan.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
+
+from ._exceptions import AuthenticationError, ClientClosedError
+
+__all__ = [
+    "EARLY",
+    "LONE_FAILURES",
+    "MAX_MISSES",
+    "Ending",
+    "Failure",
+    "Outcome",
+    "Plan",
+    "Schedule",
+    "about_the_key",
+    "classify_failure",
+]
+
+K = TypeVar("K", bound=Hashable)
+
+EARLY = 0.8
+"""An order may ride along with a request once this share of its gap passed."""
+LATE = 1.1
+"""Polls later than this share of their gap count as outside the slack."""
+MAX_MISSES = 3
+"""Answers in a row that leave an order out before it is dropped as missing."""
+LONE_FAILURES = 3
+"""Failed polls of an order alone (the panel up) before it is dropped."""
+
+# A 401/403 that names the key is about the account, not one order.
+_ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
+
+
+class Outcome(enum.Enum):
+    """What one poll said about one order."""
+
+    CHANGED = "changed"
+    """Answered: its first status, or status, remains or start count moved."""
+    UNCHANGED = "unchanged"
+    """Answered as before."""
+    MISSING = "missing"
+    """The answer came but left the order out."""
+    FAILED = "failed"
+    """The whole request failed after the client's retries (`Failure.RETRY`)."""
+
+
+class Ending(enum.Enum):
+    """Why an order is dropped without reaching a final status."""
+
+    MISSING = "missing"
+    POISON = "poison"
+    TIMEOUT = "timeout"
+
+
+class Failure(enum.Enum):
+    """What a request that failed as a whole means for the tracking."""
+
+    FATAL = "fatal"
+    """Tracking ends: every waiter and the iterating consumer get the error."""
+    RETRY = "retry"
+    """Its orders are polled again later (isolated, see `Schedule.after`)."""
+
+
+class Plan(NamedTuple):
+    """One order's schedule, as plain numbers a store can keep."""
+
+    due: float
+    """When the order must be polled."""
+    interval: float
+    """The gap that led to `due` (the next one grows from it)."""
+    since: float
+    """When tracking began (for `Schedule.timeout`)."""
+    failures: int = 0
+    """Polls in a row whose request failed as a whole (the isolation level)."""
+    misses: int = 0
+    """Answers in a row that left the order out."""
+
+
+def about_the_key(exc: BaseException) -> bool:
+    """An `AuthenticationError` about the account's key rather than one order."""
+    return isinstance(exc, AuthenticationError) and (
+        exc.status_code == 401 or bool(_ACCOUNT_WORDS.search(exc.message))
+    )
+
+
+def classify_failure(exc: BaseException) -> Failure:
+    """Whether a request that failed as a whole ends tracking or is retried."""
+    if isinstance(exc, ClientClosedError) or about_the_key(exc):
+        return Failure.FATAL
+    return Failure.RETRY
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The tracking options, checked, and the rules that apply them."""
+
+    interval: float = 5.0
+    growth: float = 1.5
+    max_interval: float = 300.0
+    first_poll: float = 0.0
+    timeout: float | None = None
+    capacity: int = 100
+    """Ids a status request carries at most."""
+
+    def __post_init__(self) -> None:
+        if not (
+            0 < self.interval <= self.max_interval
+            and self.growth >= 1
+            and self.first_poll >= 0
+        ):
+            msg = "need 0 < interval <= max_interval, growth >= 1 and first_poll >= 0"
+            raise ValueError(msg)
+        if self.timeout is not None and not self.timeout > 0:
+            msg = f"timeout must be > 0 seconds or None, got {self.timeout!r}"
+            raise ValueError(msg)
+        if self.capacity < 1:
+            msg = f"capacity must be >= 1, got {self.capacity!r}"
+            raise ValueError(msg)
+
+    @property
+    def lone_level(self) -> int:
+        """The `failures` at which an order goes out alone."""
+        return max(0, self.capacity.bit_length() - 1)
+
+    def start(self, now: float) -> Plan:
+        """The plan of an order tracked at `now`."""
+        due = now + self.first_poll
+        if self.timeout is not None:
+            due = min(due, now + self.timeout)
+        return Plan(due, self.interval, now)
+
+    def earliest(self, plan: Plan) -> float:
+        """From when the order may ride along with a request going out."""
+        if plan.failures:
+            return plan.due  # a suspect never rides along
+        return plan.due - (1 - EARLY) * plan.interval
+
+    def group_size(self, plan: Plan) -> int:
+        """Ids at most in the order's next request (halved after each failure)."""
+        return max(1, self.capacity >> plan.failures)
+
+    def pick_round(
+        self, candidates: Iterable[tuple[K, Plan]], now: float
+    ) -> list[list[K]]:
+        """
+        The requests to send at `now`, most urgent ids first.
+
+        `candidates` are orders not being polled, most urgent first: every due
+        one goes; the others fill the room left in the last request of healthy
+        orders, if they may ride along. Orders at an isolation level go only
+        when due, in requests of their level's size.
+        """
+        healthy: list[K] = []
+        riders: list[K] = []
+        suspects: dict[int, list[K]] = {}
+        for key, plan in candidates:
+            if plan.due <= now:
+                if plan.failures:
+                    suspects.setdefault(plan.failures, []).append(key)
+                else:
+                    healthy.append(key)
+            elif self.earliest(plan) <= now:
+                riders.append(key)
+        size = self.capacity
+        requests = [healthy[i : i + size] for i in range(0, len(healthy), size)]
+        if requests and riders:
+            requests[-1].extend(riders[: size - len(requests[-1])])
+        for failures in sorted(suspects):
+            keys = suspects[failures]
+            size = max(1, self.capacity >> failures)
+            requests += [keys[i : i + size] for i in range(0, len(keys), size)]
+        return requests
+
+    def after(
+        self,
+        plan: Plan,
+        now: float,
+        outcome: Outcome,
+        *,
+        last_answer: float = float("-inf"),
+    ) -> Plan | Ending:
+        """
+        The order's next plan after a poll at `now` said `outcome`, or its end.
+
+        `last_answer` is when the panel last answered any status request of
+        this tracker: proof that a failure is the order's, not an outage.
+        """
+        if outcome is Outcome.CHANGED:
+            interval = self.interval
+        else:
+            interval = min(self.max_interval, plan.interval * self.growth)
+        failures = misses = 0
+        if outcome is Outcome.MISSING:
+            misses = plan.misses + 1
+            if misses >= MAX_MISSES:
+                return Ending.MISSING
+        elif outcome is Outcome.FAILED:
+            misses = plan.misses
+            proof = last_answer >= plan.due - plan.interval
+            failures = plan.failures + (1 if plan.failures == 0 or proof else 0)
+            if failures >= self.lone_level + LONE_FAILURES:
+                return Ending.POISON
+        due = now + interval
+        if self.timeout is not None:
+            deadline = plan.since + self.timeout
+            if now >= deadline:
+                return Ending.TIMEOUT
+            due = min(due, deadline)
+        return Plan(due, interval, plan.since, failures, misses)
