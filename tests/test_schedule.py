@@ -159,6 +159,10 @@ def test_suspected_orders_go_apart_in_requests_of_their_level() -> None:
         (AuthenticationError("Invalid API key", status_code=403), Failure.FATAL),
         (AuthenticationError("Invalid API key", status_code=200), Failure.FATAL),
         (
+            AuthenticationError("API is Disable for this user", status_code=200),
+            Failure.FATAL,
+        ),
+        (
             AuthenticationError("Unauthorized access to order status", status_code=403),
             Failure.RETRY,
         ),

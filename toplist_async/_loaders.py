@@ -21,6 +21,7 @@ from ._stats import StatsCounter
 
 __all__ = [
     "Send",
+    "about_the_key",
     "load_cancels",
     "load_statuses",
     "missing_order",
@@ -33,7 +34,11 @@ E = TypeVar("E", bound=APIError)
 
 # A 401/403 that names the key is about the account, not one order: splitting
 # the batch to find "the" bad order would only multiply the failing requests.
-_ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
+_ACCOUNT_WORDS = re.compile(
+    r"api key|unauthenticated|token|invalid key|suspend"
+    r"|api is disabled?|user not found",
+    re.I,
+)
 # A refused batch is split to find the foreign orders in it; more refused
 # orders than this means the refusal is about the request (key, URL), and
 # halving on would cost two requests per id.
@@ -51,6 +56,13 @@ class Send(Protocol):
         ids: int = 0,
         fast: msgspec.json.Decoder[Any] | None = None,
     ) -> Awaitable[Any]: ...
+
+
+def about_the_key(exc: BaseException) -> bool:
+    """An `AuthenticationError` about the account's key rather than one order."""
+    return isinstance(exc, AuthenticationError) and (
+        exc.status_code == 401 or bool(_ACCOUNT_WORDS.search(exc.message))
+    )
 
 
 def missing_order(order: int) -> OrderError:

@@ -56,12 +56,12 @@ The rules:
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
-from ._exceptions import AuthenticationError, ClientClosedError
+from ._exceptions import ClientClosedError
+from ._loaders import about_the_key
 
 __all__ = [
     "EARLY",
@@ -86,9 +86,6 @@ MAX_MISSES = 3
 """Answers in a row that leave an order out before it is dropped as missing."""
 LONE_FAILURES = 3
 """Failed polls of an order alone (the panel up) before it is dropped."""
-
-# A 401/403 that names the key is about the account, not one order.
-_ACCOUNT_WORDS = re.compile(r"api key|unauthenticated|token|invalid key|suspend", re.I)
 
 
 class Outcome(enum.Enum):
@@ -134,13 +131,6 @@ class Plan(NamedTuple):
     """Polls in a row whose request failed as a whole (the isolation level)."""
     misses: int = 0
     """Answers in a row that left the order out."""
-
-
-def about_the_key(exc: BaseException) -> bool:
-    """An `AuthenticationError` about the account's key rather than one order."""
-    return isinstance(exc, AuthenticationError) and (
-        exc.status_code == 401 or bool(_ACCOUNT_WORDS.search(exc.message))
-    )
 
 
 def classify_failure(exc: BaseException) -> Failure:
