@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 import msgspec
 
+from ._apikey import ApiKey, clear_frames
 from ._classifier import raise_for_answer
 from ._decode import NotJSON, decode_as, decode_json, unwrap_success
 from ._exceptions import (
@@ -38,8 +39,6 @@ logger = logging.getLogger("toplist_async")
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _EXCERPT_CHARS = 500
-_REDACTED = "***"
-_MIN_REDACTED_KEY = 8
 _USER_AGENT = f"toplist_async/{__version__} aiohttp/{aiohttp.__version__}"
 
 # Failures raised while connecting: the request certainly never left, so even
@@ -90,14 +89,7 @@ class Transport:
         if encoding not in ("json", "form"):
             msg = f"encoding must be 'json' or 'form', not {encoding!r}"
             raise ValueError(msg)
-        self._key = api_key
-        # The key as it may come back from the network: verbatim, or
-        # JSON-escaped the way PHP's json_encode writes "/". A key shorter than
-        # real ones (32+ characters), such as "k" in a test, is not searched
-        # for: replacing it everywhere would corrupt the text itself.
-        echoes = {api_key, api_key.replace("/", "\\/")}
-        self._echoes = sorted(echoes) if len(api_key) >= _MIN_REDACTED_KEY else []
-        self._raw_echoes = [echo.encode() for echo in self._echoes]
+        self._key = ApiKey(api_key)
         self.base_url = base_url
         self.auth: Auth = auth
         self.encoding: Encoding = encoding
@@ -132,16 +124,10 @@ class Transport:
     def _encode(self, action: str, fields: Mapping[str, Any]) -> bytes:
         body: dict[str, Any] = {**fields, "action": action}
         if self.auth != "bearer":
-            body["key"] = self._key
+            body["key"] = self._key.value
         if self.encoding == "json":
             return msgspec.json.encode(body)
         return urlencode(body).encode()  # booleans are 1/0 already (_arguments)
-
-    def redact(self, text: str) -> str:
-        """Remove the API key from text that came from the network."""
-        for echo in self._echoes:
-            text = text.replace(echo, _REDACTED)
-        return text
 
     async def post(
         self,
@@ -162,6 +148,10 @@ class Transport:
         self._in_flight += 1
         try:
             return await self._post(session, action, fields, ids, fast)
+        except BaseException as exc:
+            # The frames below hold the body and the headers, hence the key.
+            clear_frames(exc)
+            raise
         finally:
             self._in_flight -= 1
             if not self._in_flight and self._idle is not None:
@@ -176,6 +166,7 @@ class Transport:
         fast: msgspec.json.Decoder[Any] | None,
     ) -> Any:
         started = time.perf_counter()
+        failure: APIConnectionError | None = None
         try:
             async with session.post(
                 self.base_url,
@@ -190,31 +181,38 @@ class Transport:
                 status, headers = response.status, response.headers
         except _UNSENT_ERRORS as exc:
             self._log(action, ids, "unreachable", started)
-            raise self._connection_error(action, exc, sent=False) from exc
+            failure = self._connection_error(action, exc, sent=False)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             self._log(action, ids, "connection lost", started)
-            raise self._connection_error(action, exc, sent=True) from exc
+            failure = self._connection_error(action, exc, sent=True)
+        if failure is not None:
+            # Raised out of the handler, so aiohttp's error is neither cause nor
+            # context: its repr shows the request's headers (`Bearer <key>`) and
+            # its frames the body. Its type and words are in the message.
+            raise failure
         self._log(action, ids, str(status), started)
         # Redacted before anything reads the body, so no excerpt, message or
         # decoded value can carry the key.
-        for echo in self._raw_echoes:
-            raw = raw.replace(echo, _REDACTED.encode())
+        raw = self._key.redact_raw(raw)
+        hidden = self._key.may_hide_in(raw)
         # Non-ASCII bytes take the tolerant path: msgspec skips unknown keys
         # without checking their UTF-8, which the fast path must not accept.
-        if fast is not None and 200 <= status < 300 and raw.isascii():
+        if fast is not None and 200 <= status < 300 and raw.isascii() and not hidden:
             typed = decode_as(raw, fast)
             if typed is not None:
                 return typed
         try:
             body, is_json = decode_json(raw), True
         except NotJSON:
-            body, is_json = raw[:_EXCERPT_CHARS].decode("utf-8", "replace"), False
+            body, is_json = self._key.excerpt(raw, _EXCERPT_CHARS), False
+        if hidden:
+            body = self._key.scrub(body)
         body = unwrap_success(body)
         try:
             raise_for_answer(status, headers, body, is_json=is_json, action=action)
         except ToplistError as exc:
             # Headers (a redirect's Location) can carry the key too.
-            exc.message = self.redact(exc.message)
+            exc.message = self._key.redact(exc.message)
             exc.args = (exc.message,)
             raise
         return body
@@ -242,7 +240,7 @@ class Transport:
     ) -> APIConnectionError:
         # aiohttp's messages can hold the URL but never the body; redact anyway
         # so a key pasted into a URL by mistake cannot leak through them.
-        detail = self.redact(str(exc)) or type(exc).__name__
+        detail = self._key.redact(str(exc)) or type(exc).__name__
         kind = (
             APITimeoutError if isinstance(exc, TimeoutError) else (APIConnectionError)
         )
