@@ -11,6 +11,7 @@ same run (never against numbers from another run or machine).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import math
@@ -22,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -37,6 +38,7 @@ __all__ = [
     "Timing",
     "base_parser",
     "exponent",
+    "loop_name",
     "machine_facts",
     "median",
     "paired_median_ratio",
@@ -45,6 +47,7 @@ __all__ = [
     "print_table",
     "report",
     "rotated",
+    "run",
     "settle_gc",
     "summary",
     "timed",
@@ -375,6 +378,20 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def run(main: Coroutine[Any, Any, T], args: argparse.Namespace) -> T:
+    """Run `main` on a new event loop: asyncio's own, or uvloop's with `--uvloop`."""
+    if not args.uvloop:
+        return asyncio.run(main)
+    import uvloop  # the bench extra only
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
+def loop_name(args: argparse.Namespace) -> str:
+    return "uvloop" if args.uvloop else "asyncio"
+
+
 def base_parser(
     name: str,
     doc: str | None,
@@ -382,7 +399,7 @@ def base_parser(
     rounds: int,
     extra: Callable[[argparse.ArgumentParser], None],
 ) -> argparse.ArgumentParser:
-    """A parser with the options every benchmark has: --rounds, --warmup, --json."""
+    """The options every benchmark has: --rounds, --warmup, --json, --uvloop."""
     parser = argparse.ArgumentParser(
         prog=f"python -m benchmarks.{name}",
         description=(doc or "").strip().splitlines()[0] if doc else None,
@@ -405,6 +422,11 @@ def base_parser(
         type=Path,
         default=RESULTS_DIR / f"{name}.json",
         help="where to write the figures",
+    )
+    parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run on uvloop's event loop (pip install -e '.[bench]')",
     )
     extra(parser)
     return parser

@@ -58,9 +58,11 @@ import math
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
@@ -73,6 +75,7 @@ from ._common import (
     Timing,
     base_parser,
     exponent,
+    loop_name,
     median,
     paired_median_ratio,
     parse_sizes,
@@ -80,6 +83,7 @@ from ._common import (
     print_table,
     report,
     rotated,
+    run,
     summary,
     timed,
     verdict,
@@ -89,28 +93,46 @@ from ._common import (
 NAME = "bench_batching"
 KEY = "test-key"
 PACKAGES = ("toplist_async", "aiohttp", "msgspec", "aiodataloader")
-HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
-DEFAULT_IN_FLIGHT: int = (
-    inspect.signature(ToplistClient).parameters["max_in_flight"].default
-)
-# Targets from the issue.
-MAX_SDK_OVER_OPTIMAL = 1.15
-MAX_SDK_OVER_DATALOADER = 1.0
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+FORM_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/x-www-form-urlencoded",
+}
+_DEFAULTS = inspect.signature(ToplistClient).parameters
+DEFAULT_IN_FLIGHT: int = _DEFAULTS["max_in_flight"].default
+DEFAULT_ENCODING: str = _DEFAULTS["encoding"].default
+# The panel's number dialects: counts and money as strings, as most panels of
+# the family write them, and as JSON numbers, as the API document does.
+DIALECTS: dict[str, tuple[str, ...]] = {
+    "strings": ("--numbers-as-strings",),
+    "ints": (),
+}
+# Targets from the issue (both dialects).
+MAX_SDK_OVER_OPTIMAL = 1.05
+MAX_SDK_OVER_DATALOADER = 0.95
 MAX_CANCEL_EXPONENT = 1.3  # 1 is linear, 2 quadratic
 
 
-class _Status(msgspec.Struct):
+class _Status(msgspec.Struct, gc=False):
     """One order of a status answer, typed: what the floor decodes into."""
 
     charge: Decimal | None = None
-    start_count: int | None = None
+    start_count: int | str | None = None
     status: str = ""
-    remains: int | None = None
+    remains: int | str | None = None
     currency: str | None = None
 
 
 _decode_answer = msgspec.json.Decoder(dict[str, _Status]).decode
-_encode = msgspec.json.Encoder().encode
+
+
+def request(
+    fields: dict[str, str], encoding: str = DEFAULT_ENCODING
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers the SDK sends for `fields`, in its default encoding."""
+    if encoding == "json":
+        return msgspec.json.encode(fields), JSON_HEADERS
+    return urlencode(fields).encode(), FORM_HEADERS
 
 
 class RawStatus:
@@ -123,10 +145,10 @@ class RawStatus:
 
     async def fetch(self, ids: Sequence[int]) -> dict[str, _Status]:
         self.requests += 1
-        body = _encode(
+        body, headers = request(
             {"action": "status", "orders": ",".join(map(str, ids)), "key": KEY}
         )
-        async with self.session.post(self.url, data=body, headers=HEADERS) as response:
+        async with self.session.post(self.url, data=body, headers=headers) as response:
             raw = await response.read()
             if response.status != 200:
                 msg = f"the panel answered {response.status}: {raw[:200]!r}"
@@ -166,6 +188,9 @@ def sdk_variant(client: ToplistClient, ids: Sequence[int]) -> Runner:
         results, timing = await timed(fan_out)
         if [result.order_id for result in results] != list(ids):
             msg = "the SDK answered for the wrong orders"
+            raise RuntimeError(msg)
+        if any(type(result.remains) is not int for result in results):
+            msg = "the SDK did not read the counts as ints"
             raise RuntimeError(msg)
         return Sample(timing, client.stats.requests.get("status", 0) - before, len(ids))
 
@@ -232,46 +257,59 @@ def dataloader_variant(raw: RawStatus, ids: Sequence[int], batch: int) -> Runner
     return run
 
 
+LABELS = {
+    "sdk": f"sdk (max_in_flight={DEFAULT_IN_FLIGHT}, default)",
+    "sdk_in_flight_100": "sdk (max_in_flight=100)",
+    "optimal": "optimal (raw, all in flight)",
+    "aiodataloader": "aiodataloader (raw)",
+    "naive": "naive (raw, 1 id/request)",
+}
+
+
 async def run_batching(
-    args: argparse.Namespace, url: str
-) -> tuple[dict[str, list[Sample]], dict[str, str]]:
+    args: argparse.Namespace, urls: dict[str, str]
+) -> dict[str, dict[str, list[Sample]]]:
+    """Samples per dialect and variant; every variant of both dialects each round."""
     ids = list(range(1, args.n + 1))
     naive_ids = list(range(1, args.naive_n + 1))
-    labels = {
-        "sdk": f"sdk (max_in_flight={DEFAULT_IN_FLIGHT}, default)",
-        "sdk_in_flight_100": "sdk (max_in_flight=100)",
-        "optimal": "optimal (raw, all in flight)",
-        "aiodataloader": "aiodataloader (raw)",
-        "naive": "naive (raw, 1 id/request)",
-    }
     batch = args.batch_size
-    async with (
-        ToplistClient(KEY, base_url=url, max_batch_size=batch) as sdk,
-        ToplistClient(
-            KEY, base_url=url, max_batch_size=batch, max_in_flight=100
-        ) as sdk_100,
-        aiohttp.ClientSession() as s_optimal,
-        aiohttp.ClientSession() as s_loader,
-        aiohttp.ClientSession() as s_naive,
-    ):
-        variants: dict[str, Runner] = {
-            "sdk": sdk_variant(sdk, ids),
-            "sdk_in_flight_100": sdk_variant(sdk_100, ids),
-            "optimal": raw_variant(RawStatus(s_optimal, url), ids, args.batch_size),
-            "aiodataloader": dataloader_variant(
-                RawStatus(s_loader, url), ids, args.batch_size
-            ),
-            "naive": raw_variant(RawStatus(s_naive, url), naive_ids, 1),
-        }
-        samples: dict[str, list[Sample]] = {name: [] for name in variants}
+    async with AsyncExitStack() as stack:
+        variants: dict[tuple[str, str], Runner] = {}
+        for dialect, url in urls.items():
+
+            async def session() -> aiohttp.ClientSession:
+                return await stack.enter_async_context(aiohttp.ClientSession())
+
+            async def client(url: str = url, **options: Any) -> ToplistClient:
+                return await stack.enter_async_context(
+                    ToplistClient(KEY, base_url=url, max_batch_size=batch, **options)
+                )
+
+            variants[dialect, "sdk"] = sdk_variant(await client(), ids)
+            variants[dialect, "sdk_in_flight_100"] = sdk_variant(
+                await client(max_in_flight=100), ids
+            )
+            variants[dialect, "optimal"] = raw_variant(
+                RawStatus(await session(), url), ids, batch
+            )
+            variants[dialect, "aiodataloader"] = dataloader_variant(
+                RawStatus(await session(), url), ids, batch
+            )
+            if not args.no_naive:
+                variants[dialect, "naive"] = raw_variant(
+                    RawStatus(await session(), url), naive_ids, 1
+                )
+        samples: dict[str, dict[str, list[Sample]]] = {d: {} for d in urls}
+        for dialect, name in variants:
+            samples[dialect][name] = []
         total = args.warmup + args.rounds
         for round_index in range(total):
             _progress("batching", round_index, args.warmup, total)
-            for name in rotated(list(variants), round_index):
-                sample = await variants[name]()
+            for key in rotated(list(variants), round_index):
+                sample = await variants[key]()
                 if round_index >= args.warmup:
-                    samples[name].append(sample)
-    return samples, labels
+                    samples[key[0]][key[1]].append(sample)
+    return samples
 
 
 # --- the cancellation part -------------------------------------------------------
@@ -381,89 +419,138 @@ def _timings(timings: Sequence[Timing]) -> dict[str, Any]:
     }
 
 
-def report_batching(
-    args: argparse.Namespace, samples: dict[str, list[Sample]], labels: dict[str, str]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    wall = {name: [s.timing.wall for s in runs] for name, runs in samples.items()}
-    cpu = {name: [s.timing.cpu for s in runs] for name, runs in samples.items()}
-    optimal_per_await = median(wall["optimal"]) / samples["optimal"][0].awaits
-    rows = []
-    figures: dict[str, Any] = {"variants": {}, "ratios": {}}
-    for name, runs in samples.items():
-        awaits = runs[0].awaits
-        per_await = median(wall[name]) / awaits
-        counts = [s.requests for s in runs]
-        figures["variants"][name] = {
-            "label": labels[name],
-            "awaits": awaits,
-            "requests_per_sample": counts,
-            "requests_per_await": median(counts) / awaits,
-            "us_per_await": per_await * 1e6,
-            "cpu_us_per_await": median(cpu[name]) / awaits * 1e6,
-            **_timings([s.timing for s in runs]),
-        }
-        rows.append(
-            [
-                labels[name],
-                f"{awaits:,}",
-                "/".join(f"{r:,}" for r in sorted(set(counts))),
-                f"{median(wall[name]) * 1e3:.1f}",
-                f"{min(wall[name]) * 1e3:.0f}-{max(wall[name]) * 1e3:.0f}",
-                f"{per_await * 1e6:.2f}",
-                f"{median(cpu[name]) / awaits * 1e6:.2f}",
-                f"{median(s.timing.gc for s in runs) / awaits * 1e6:.2f}",
-                f"{per_await / optimal_per_await:.2f}x",
-            ]
-        )
-    print_table(
-        f"Batching: {args.n:,} concurrent status awaits (naive: {args.naive_n:,}); "
-        f"medians of {args.rounds} rounds",
-        [
-            "variant",
-            "awaits",
-            "requests",
-            "wall ms",
-            "range ms",
-            "us/await",
-            "cpu us/await",
-            "gc us/await",
-            "per await vs optimal",
-        ],
-        rows,
-    )
+def _per_await(timings: Sequence[float], awaits: int) -> float:
+    return median(timings) / awaits * 1e6
 
-    expected_requests = math.ceil(args.n / args.batch_size)
+
+def report_batching(
+    args: argparse.Namespace, by_dialect: dict[str, dict[str, list[Sample]]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    figures: dict[str, Any] = {}
     targets: list[dict[str, Any]] = []
     ratio_rows = []
-    for name in ("sdk", "sdk_in_flight_100"):
-        counts = figures["variants"][name]["requests_per_sample"]
+    expected_requests = math.ceil(args.n / args.batch_size)
+    for dialect, samples in by_dialect.items():
+        wall = {name: [s.timing.wall for s in runs] for name, runs in samples.items()}
+        cpu = {name: [s.timing.cpu for s in runs] for name, runs in samples.items()}
+        gc = {name: [s.timing.gc for s in runs] for name, runs in samples.items()}
+        optimal_per_await = median(wall["optimal"]) / samples["optimal"][0].awaits
+        rows = []
+        section: dict[str, Any] = {"variants": {}, "ratios": {}}
+        for name, runs in samples.items():
+            awaits = runs[0].awaits
+            per_await = median(wall[name]) / awaits
+            counts = [s.requests for s in runs]
+            section["variants"][name] = {
+                "label": LABELS[name],
+                "awaits": awaits,
+                "requests_per_sample": counts,
+                "requests_per_await": median(counts) / awaits,
+                "us_per_await": per_await * 1e6,
+                "cpu_us_per_await": _per_await(cpu[name], awaits),
+                "gc_us_per_await": _per_await(gc[name], awaits),
+                **_timings([s.timing for s in runs]),
+            }
+            rows.append(
+                [
+                    LABELS[name],
+                    f"{awaits:,}",
+                    "/".join(f"{r:,}" for r in sorted(set(counts))),
+                    f"{median(wall[name]) * 1e3:.1f}",
+                    f"{min(wall[name]) * 1e3:.0f}-{max(wall[name]) * 1e3:.0f}",
+                    f"{per_await * 1e6:.2f}",
+                    f"{_per_await(cpu[name], awaits):.2f}",
+                    f"{_per_await(gc[name], awaits):.2f}",
+                    f"{per_await / optimal_per_await:.2f}x",
+                ]
+            )
+        print_table(
+            f"Batching, numbers as {dialect}: {args.n:,} concurrent status awaits "
+            f"(naive: {args.naive_n:,}); medians of {args.rounds} rounds "
+            f"on {loop_name(args)}",
+            [
+                "variant",
+                "awaits",
+                "requests",
+                "wall ms",
+                "range ms",
+                "us/await",
+                "cpu us/await",
+                "gc us/await",
+                "per await vs optimal",
+            ],
+            rows,
+        )
+        figures[dialect] = section
+        counts = section["variants"]["sdk"]["requests_per_sample"]
         targets.append(
             {
                 "target": (
-                    f"{name}: requests for {args.n:,} awaits == {expected_requests}"
+                    f"{dialect}: sdk requests for {args.n:,} awaits "
+                    f"== {expected_requests}"
                 ),
                 "value": "/".join(str(c) for c in sorted(set(counts))),
                 "pass": all(c == expected_requests for c in counts),
             }
         )
-        for peer, limit in (
-            ("optimal", MAX_SDK_OVER_OPTIMAL),
-            ("aiodataloader", MAX_SDK_OVER_DATALOADER),
-        ):
-            ratio = paired_median_ratio(wall[name], wall[peer])
-            cpu_ratio = paired_median_ratio(cpu[name], cpu[peer])
-            figures["ratios"][f"{name}/{peer}"] = {"wall": ratio, "cpu": cpu_ratio}
-            ratio_rows.append([f"{name}/{peer}", f"{ratio:.3f}", f"{cpu_ratio:.3f}"])
-            targets.append(
-                {
-                    "target": f"{name}/{peer} <= {limit} (wall)",
-                    "value": f"{ratio:.3f}",
-                    "pass": ratio <= limit,
+        for name in ("sdk", "sdk_in_flight_100"):
+            for peer, limit in (
+                ("optimal", MAX_SDK_OVER_OPTIMAL),
+                ("aiodataloader", MAX_SDK_OVER_DATALOADER),
+            ):
+                ratio = paired_median_ratio(wall[name], wall[peer])
+                ratios = [n / d for n, d in zip(wall[name], wall[peer], strict=True)]
+                cpu_ratio = paired_median_ratio(cpu[name], cpu[peer])
+                outside_gc = paired_median_ratio(
+                    [w - g for w, g in zip(wall[name], gc[name], strict=True)],
+                    [w - g for w, g in zip(wall[peer], gc[peer], strict=True)],
+                )
+                awaits = samples[name][0].awaits
+                section["ratios"][f"{name}/{peer}"] = {
+                    "wall": ratio,
+                    "wall_min": min(ratios),
+                    "wall_max": max(ratios),
+                    "cpu": cpu_ratio,
+                    "wall_outside_gc": outside_gc,
+                    "gc_us_per_await": [
+                        _per_await(gc[name], awaits),
+                        _per_await(gc[peer], awaits),
+                    ],
                 }
-            )
+                ratio_rows.append(
+                    [
+                        f"{name}/{peer}",
+                        dialect,
+                        f"{ratio:.3f}",
+                        f"{min(ratios):.2f}-{max(ratios):.2f}",
+                        f"{cpu_ratio:.3f}",
+                        f"{outside_gc:.3f}",
+                        f"{_per_await(gc[name], awaits):.2f}",
+                        f"{_per_await(gc[peer], awaits):.2f}",
+                    ]
+                )
+                if name == "sdk":
+                    targets.append(
+                        {
+                            "target": f"{dialect}: {name}/{peer} <= {limit} (wall)",
+                            "value": f"{ratio:.3f}",
+                            "pass": ratio <= limit,
+                        }
+                    )
     print_table(
-        "Ratios (medians of per-round ratios; cpu = this process's CPU time)",
-        ["ratio", "wall", "cpu"],
+        "Ratios: medians of per-round ratios (range: lowest-highest round); "
+        "cpu = this process's CPU;\nbeside each, the ratio of wall time outside "
+        "the garbage collector and the GC's us/await of both sides",
+        [
+            "ratio",
+            "numbers",
+            "wall",
+            "range",
+            "cpu",
+            "outside gc",
+            "gc us/await",
+            "peer gc us/await",
+        ],
         ratio_rows,
     )
     return figures, targets
@@ -533,6 +620,15 @@ def report_cancellation(
     return figures, targets
 
 
+def _dialects(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = set(chosen) - DIALECTS.keys()
+    if not chosen or unknown:
+        msg = f"dialects are {', '.join(DIALECTS)}, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     def options(parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument
@@ -553,18 +649,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         add("--no-shield", action="store_true", help="skip the asyncio.shield baseline")
         add("--no-cancel", action="store_true", help="skip the cancellation part")
+        add(
+            "--no-naive",
+            action="store_true",
+            help="skip the one-id-per-request variant",
+        )
+        add(
+            "--dialects",
+            type=_dialects,
+            default=list(DIALECTS),
+            help="number dialects of the panel, comma-separated",
+        )
 
     args = base_parser(NAME, __doc__, rounds=11, extra=options).parse_args(argv)
     seeded = max(args.n, args.naive_n)
-    fast = PanelProcess("--seed-orders", str(seeded), "--speed", "0")
     slow = PanelProcess("--speed", "0", "--faults", "latency:action=status:seconds=600")
-    with fast as url, slow as slow_url:
-        samples, labels = asyncio.run(run_batching(args, url))
-        cancel_samples = (
-            None if args.no_cancel else asyncio.run(run_cancellation(args, slow_url))
-        )
+    with ExitStack() as panels:
+        urls = {
+            dialect: panels.enter_context(
+                PanelProcess("--seed-orders", str(seeded), "--speed", "0", *options)
+            )
+            for dialect, options in DIALECTS.items()
+            if dialect in args.dialects
+        }
+        samples = run(run_batching(args, urls), args)
+        cancel_samples = None
+        if not args.no_cancel:
+            slow_url = panels.enter_context(slow)
+            cancel_samples = run(run_cancellation(args, slow_url), args)
 
-    batching, targets = report_batching(args, samples, labels)
+    batching, targets = report_batching(args, samples)
     document = report(NAME, args, PACKAGES, batching=batching)
     if cancel_samples is not None:
         cancellation, cancel_targets = report_cancellation(args, cancel_samples)
