@@ -130,7 +130,7 @@ async def measure(
             raw = Raw(session, url)
 
             async def sdk_add(client: ToplistClient = client) -> int:
-                return await client.add(**ORDER)
+                return await client.add(service=1, link=LINK, quantity=10)
 
             for action, sdk_call, raw_call in (
                 ("balance", client.balance, raw.balance),
