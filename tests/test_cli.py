@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+import toplist_async
 from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     APITimeoutError,
@@ -27,13 +28,23 @@ from toplist_async import (
     OrderError,
     ToplistError,
 )
-from toplist_async.cli._app import _EPILOG, EXIT_CODES, _exit_code, main
-from toplist_async.cli._progress import Progress
+from toplist_async.cli import _screen, main
+from toplist_async.cli._errors import EPILOG, EXIT_CODES, exit_code
+from toplist_async.cli._screen import Activity
 from toplist_async.testing import DEFAULT_SERVICES, FakePanel
 
 SEED_KEY = "seed-owner-key"
 START_BALANCE = "1234.5"
-SUBCOMMANDS = ("services", "balance", "add", "status", "cancel", "demo", "fake-panel")
+SUBCOMMANDS = (
+    "services",
+    "balance",
+    "add",
+    "status",
+    "cancel",
+    "watch",
+    "demo",
+    "fake-panel",
+)
 COLUMNS = re.compile(r" {2,}")
 
 # Each fake panel runs in its own process for the whole module.
@@ -113,7 +124,10 @@ class Run:
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exited:  # argparse: usage errors and --help
+        code = int(exited.code or 0)
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
 
@@ -132,11 +146,23 @@ def assert_table_head(table: str, headers: list[str]) -> list[list[str]]:
     return lines[2:]
 
 
-def assert_one_error_line(err: str, error_class: str) -> None:
+def assert_one_error_line(err: str, words: str) -> None:
+    """One line in words (no class names, no traceback) that says `words`."""
     assert err.endswith("\n")
     assert len(err.splitlines()) == 1, err
-    assert err.startswith(f"toplist: error: {error_class}: "), err
+    assert err.startswith("toplist: "), err
+    assert words in err, err
+    assert "Error" not in err, err
     assert "Traceback" not in err
+
+
+def assert_usage_error(err: str, command: str, words: str) -> None:
+    """argparse's usage line of `command`, then the error that says `words`."""
+    lines = err.splitlines()
+    usage, error = lines[0], lines[-1]
+    assert usage.startswith(f"usage: toplist {command} "), err
+    assert error.startswith(f"toplist {command}: error: "), err
+    assert words in error, err
 
 
 # --- help ------------------------------------------------------------------
@@ -168,8 +194,8 @@ def test_subcommand_help(capsys: pytest.CaptureFixture[str], name: str) -> None:
 
 def test_exit_codes_in_the_help_match_the_table() -> None:
     """Every code of EXIT_CODES is explained in the epilog of --help."""
-    explained = {int(code) for code in re.findall(r"(\d+) [a-z]", _EPILOG)}
-    assert {code for _, code in EXIT_CODES} | {0} == explained
+    explained = {int(code) for code in re.findall(r"(\d+) [a-z]", EPILOG)}
+    assert {code for _, code in EXIT_CODES} | {0, 130} == explained
 
 
 # --- services and balance --------------------------------------------------
@@ -178,19 +204,23 @@ def test_exit_codes_in_the_help_match_the_table() -> None:
 def test_services_table(
     capsys: pytest.CaptureFixture[str], panels: dict[str, str]
 ) -> None:
-    """`services` prints one row per service with its id, rate, limits and cancel."""
+    """`services` prints one row per service: id, type, rate, limits, refill/cancel."""
     run = cli(capsys, "--base-url", panels["open"], "--api-key", "k", "services")
     assert (run.code, run.err) == (0, "")
-    headers = ["id", "name", "category", "rate", "min", "max", "cancel"]
+    headers = ["id", "name", "type", "category", "rate", "min", "max"]
+    headers += ["refill", "cancel"]
+    yes_no = {True: "yes", False: "no"}
     expected = [
         [
             str(s.service),
             s.name,
+            s.type,
             s.category,
             str(s.rate),
             str(s.min),
             str(s.max),
-            str(s.cancel),
+            yes_no[s.refill],
+            yes_no[s.cancel],
         ]
         for s in DEFAULT_SERVICES
     ]
@@ -449,30 +479,36 @@ class Failure:
     panel: str  # a key of PANELS, or "refused" for a port where nothing listens
     words: str  # the command line after --base-url URL --api-key API_KEY
     code: int
-    error_class: str
+    words_said: str  # what the error line says
     retries: int  # waits the retry policy took before giving up
 
 
 ADD = "add --service 1 --link https://x.test/p --quantity"
 FAILURES = [
-    Failure("connection-refused", "refused", "balance", 6, "APIConnectionError", 2),
-    Failure("wrong-key", "locked", "--api-key no balance", 3, "AuthenticationError", 0),
+    Failure("connection-refused", "refused", "balance", 6,
+            "could not reach the panel (3 tries)", 2),
+    Failure("wrong-key", "locked", "--api-key no balance", 3,
+            "the panel refused the API key (HTTP 401); check --api-key or "
+            "TOPLIST_API_KEY", 0),
     Failure("wrong-key-status", "locked", "status 1 --api-key no", 3,
-            "AuthenticationError", 0),
+            "the panel refused the API key", 0),
     Failure("unknown-service", "open",
             "add --service 99 --link https://x.test/p --quantity 100", 4,
-            "BadRequestError", 0),
-    Failure("quantity-too-small", "open", f"{ADD} 1", 4, "BadRequestError", 0),
-    Failure("quantity-too-large", "open", f"{ADD} 50001", 4, "BadRequestError", 0),
-    Failure("bad-order-id", "open", "status abc", 2, "ValueError", 0),
-    Failure("bad-order-id-among-good", "open", "cancel 1 abc", 2, "ValueError", 0),
-    Failure("field-without-value", "open", f"{ADD} 10 --field comments", 2,
-            "ValueError", 0),
-    Failure("reserved-field", "open", f"{ADD} 10 --field key=x", 2, "ValueError", 0),
-    Failure("zero-timeout", "open", "--timeout 0 balance", 2, "ValueError", 0),
-    Failure("server-error-500", "faulty", "balance", 7, "InternalServerError", 2),
-    Failure("html-page-200", "faulty", "services", 8, "ResponseValidationError", 2),
-    Failure("add-answer-lost", "faulty", f"{ADD} 100", 9, "OrderOutcomeUnknown", 0),
+            "the panel refused the request: ", 0),
+    Failure("quantity-too-small", "open", f"{ADD} 1", 4, "`toplist services`", 0),
+    Failure("quantity-too-large", "open", f"{ADD} 50001", 4, "refused the request",
+            0),
+    Failure("reserved-field", "open", f"{ADD} 10 --field key=x", 2,
+            "cannot be set by the caller", 0),
+    Failure("zero-timeout", "open", "--timeout 0 balance", 2,
+            "timeout must be a positive number", 0),
+    Failure("server-error-500", "faulty", "balance", 7,
+            "the panel failed with HTTP 500 (3 tries)", 2),
+    Failure("html-page-200", "faulty", "services", 8,
+            "the panel's answer could not be read", 2),
+    Failure("add-answer-lost", "faulty", f"{ADD} 100", 9,
+            "the order may have been placed, but its answer was lost; look for it",
+            0),
 ]  # fmt: skip
 
 
@@ -484,13 +520,78 @@ def test_failure_prints_one_line_and_exits_with_its_code(
     sleeps: list[float],
     case: Failure,
 ) -> None:
-    """A failure prints exactly one `toplist: error:` line and its class's exit code."""
+    """A failure prints one line in words, with a hint, and its class's exit code."""
     url = dead_url if case.panel == "refused" else panels[case.panel]
     run = cli(capsys, "--base-url", url, "--api-key", API_KEY, *case.words.split())
     assert run.code == case.code
     assert run.out == ""
-    assert_one_error_line(run.err, case.error_class)
+    assert_one_error_line(run.err, case.words_said)
     assert len(sleeps) == case.retries
+
+
+@pytest.mark.parametrize(
+    ("words", "command", "said"),
+    [
+        pytest.param("status abc", "status", "positive whole number, not 'abc'",
+                     id="bad-order-id"),
+        pytest.param("cancel 1 abc", "cancel", "not 'abc'", id="bad-among-good"),
+        pytest.param(f"{ADD} 10 --field comments", "add", "--field takes NAME=VALUE",
+                     id="field-without-value"),
+        pytest.param(f"{ADD} 10 --field link=x", "add", "use --link instead",
+                     id="field-for-an-option"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_show_the_usage_line(
+    capsys: pytest.CaptureFixture[str],
+    panels: dict[str, str],
+    words: str,
+    command: str,
+    said: str,
+) -> None:
+    """`toplist status abc` shows the command's usage line and exits 2."""
+    run = cli(capsys, "--base-url", panels["open"], "--api-key", "k", *words.split())
+    assert (run.code, run.out) == (2, "")
+    assert_usage_error(run.err, command, said)
+
+
+def test_usage_errors_are_json_under_json(
+    capsys: pytest.CaptureFixture[str], panels: dict[str, str]
+) -> None:
+    """Under --json a usage error is one JSON object on stderr."""
+    run = cli(capsys, "--base-url", panels["open"], "--api-key", "k", "status", "x",
+              "--json")  # fmt: skip
+    assert (run.code, run.out) == (2, "")
+    error = json.loads(run.err)["error"]
+    assert error["exit_code"] == 2
+    assert "not 'x'" in error["message"]
+
+
+def test_api_errors_are_json_under_json(
+    capsys: pytest.CaptureFixture[str], panels: dict[str, str]
+) -> None:
+    """Under --json an API error is one JSON object on stderr, with its hint."""
+    url = panels["locked"]
+    run = cli(capsys, "--base-url", url, "--api-key", "no", "balance", "--json")
+    assert (run.code, run.out) == (3, "")
+    assert json.loads(run.err) == {
+        "error": {
+            "type": "AuthenticationError",
+            "message": "the panel refused the API key (HTTP 401)",
+            "hint": "check --api-key or TOPLIST_API_KEY",
+            "exit_code": 3,
+        }
+    }
+
+
+def test_plain_http_refusal_names_the_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A refused http:// URL says `--allow-http`, never the SDK's `allow_http=True`."""
+    url = "http://panel.example/api/v2"
+    run = cli(capsys, "--base-url", url, "--api-key", "k", "balance")
+    assert (run.code, run.out) == (2, "")
+    assert "--allow-http" in run.err
+    assert "allow_http" not in run.err
 
 
 def test_no_api_key_is_a_usage_error(
@@ -499,20 +600,19 @@ def test_no_api_key_is_a_usage_error(
     """Without --api-key nor $TOPLIST_API_KEY the command exits 2 and names both."""
     run = cli(capsys, "--base-url", panels["open"], "balance")
     assert (run.code, run.out) == (2, "")
-    assert_one_error_line(run.err, "ValueError")
-    assert "TOPLIST_API_KEY" in run.err
+    assert_usage_error(run.err, "balance", "--api-key or set TOPLIST_API_KEY")
 
 
 def test_exit_code_of_each_error_class() -> None:
     """The first matching class decides: subclasses get their own code."""
-    assert _exit_code(APITimeoutError("slow", request_sent=True)) == 6
-    assert _exit_code(InsufficientFundsError("no money", status_code=400)) == 4
-    assert _exit_code(OrderError(5, "Incorrect order ID")) == 10
-    assert _exit_code(ToplistError("other")) == 1
-    assert _exit_code(TypeError("bad id")) == 2
+    assert exit_code(APITimeoutError("slow", request_sent=True)) == 6
+    assert exit_code(InsufficientFundsError("no money", status_code=400)) == 4
+    assert exit_code(OrderError(5, "Incorrect order ID")) == 10
+    assert exit_code(ToplistError("other")) == 1
+    assert exit_code(TypeError("bad id")) == 2
 
 
-# --- progress bar ------------------------------------------------------------
+# --- what a terminal sees while the command waits ----------------------------
 
 
 class Terminal(io.StringIO):
@@ -522,28 +622,36 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_is_silent_when_not_a_terminal() -> None:
-    """A Progress on a stream that is not a terminal writes nothing at all."""
-    stream = io.StringIO()
-    progress = Progress("status", 3, stream=stream)
-    for _ in range(3):
-        progress.advance()
-    progress.close()
-    assert stream.getvalue() == ""
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_progress_draws_on_a_terminal() -> None:
-    """On a terminal the bar is drawn, ends full at total/total, and is cleared."""
-    stream = Terminal()
-    progress = Progress("status", 4, stream=stream)
-    for _ in range(4):
-        progress.advance()
-    drawn_before_close = stream.getvalue()
-    progress.close()
-    frames = drawn_before_close.split("\r")[1:]
-    assert frames[0] == "status [" + "#" * 7 + " " * 23 + "] 1/4"
-    assert frames[-1] == "status [" + "#" * 30 + "] 4/4"
-    assert stream.getvalue() == drawn_before_close + "\r\033[K"
+def test_activity_counts_down_a_retry_then_counts_the_wait() -> None:
+    """The status line says what it waits for: a retry's countdown, then the panel."""
+    clock = Clock()
+    activity = Activity("balance", clock=clock)
+    assert activity.text() == "balance"
+    clock.now += 12.2
+    assert activity.text() == "balance, waiting for the panel, 12 s"
+    activity.retrying(2.1, "HTTP 429")
+    assert activity.text() == "balance: retrying in 2.1 s after HTTP 429"
+    clock.now += 1.6
+    assert activity.text() == "balance: retrying in 0.5 s after HTTP 429"
+    clock.now += 3.5  # the retry left 3 s ago
+    assert activity.text() == "balance, waiting for the panel, 3 s"
+
+
+def test_activity_of_many_items_shows_count_rate_and_time_left() -> None:
+    clock = Clock()
+    activity = Activity("status", 100, clock=clock)
+    clock.now += 2
+    for _ in range(20):
+        activity.advance()
+    assert activity.text() == "status 20/100 (10/s, 8 s left)"
 
 
 def test_status_command_is_silent_on_a_piped_stderr(
@@ -556,22 +664,45 @@ def test_status_command_is_silent_on_a_piped_stderr(
     assert (run.code, run.err) == (0, "")
 
 
-def test_status_command_draws_progress_on_a_terminal(
+@pytest.mark.parametrize("with_rich", [True, False], ids=["rich", "plain"])
+async def test_a_terminal_sees_the_retry_and_the_line_is_cleared(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    panels: dict[str, str],
+    with_rich: bool,
 ) -> None:
-    """On a terminal `status` draws its bar on stderr and clears it; stdout is clean."""
+    """A 429 shows as `retrying in 1.0 s after HTTP 429`; stdout stays clean."""
+    if not with_rich:
+        monkeypatch.setattr(_screen, "rich_module", lambda: None)
+    monkeypatch.setenv("TERM", "xterm")
     terminal = Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stderr", terminal)  # after capsys took stderr
+    panel = FakePanel(speed=0)
+    panel.faults.add("rate_limit", times=1, retry_after=1)
+    async with panel as url:
+        argv = ["--base-url", url, "--api-key", "k", "balance"]
+        code = await asyncio.to_thread(main, argv)
+    assert (code, capsys.readouterr().out) == (0, "1000 USD\n")
+    drawn = terminal.getvalue()
+    assert re.search(r"balance: retrying in (1\.0|0\.9) s after HTTP 429", drawn), drawn
+    assert "1000" not in drawn
+
+
+def test_plain_terminal_line_is_cleared(
+    capsys: pytest.CaptureFixture[str],
+    panels: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without rich the status line is drawn with \\r and erased at the end."""
+    monkeypatch.setattr(_screen, "rich_module", lambda: None)
+    stream = Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
     run = cli(
         capsys, "--base-url", panels["open"], "--api-key", SEED_KEY, "status", "1", "2"
     )
     assert run.code == 0
     assert "\r" not in run.out
-    drawn = terminal.getvalue()
-    assert drawn.startswith("\rstatus [")
-    assert "] 2/2" in drawn
+    drawn = stream.getvalue()
+    assert drawn.startswith("\rstatus 0/2")
     assert drawn.endswith("\r\033[K")
 
 
@@ -606,7 +737,7 @@ def test_console_script_prints_json(panels: dict[str, str]) -> None:
     ("panel", "words", "code", "error_class"),
     [
         pytest.param("open", "status 1 999", 10, None, id="order-refused"),
-        pytest.param("locked", "--api-key no balance", 3, "AuthenticationError",
+        pytest.param("locked", "--api-key no balance", 3, "refused the API key",
                      id="wrong-key"),
     ],
 )  # fmt: skip
@@ -652,7 +783,13 @@ def test_fake_panel_command_serves_until_sigterm(
         out, err = _stop(process)
     assert run.code == 0
     assert sorted(json.loads(run.out)) == ["1", "2"]
-    assert (process.returncode, out, err) == (0, "", "")
+    assert (process.returncode, out) == (0, "")
+    # The banner: any key works, and a command to try that names the URL.
+    assert err.splitlines() == [
+        "any API key works: each key is an account holding 1000 USD",
+        f"try: toplist --base-url {url} --api-key test-key services",
+        "stop it with Ctrl-C",
+    ]
 
 
 def test_a_value_spelled_fake_panel_is_not_the_subcommand(
@@ -676,7 +813,7 @@ def test_a_bad_id_among_good_ones_cancels_nothing(
     order = cli(capsys, *base, *add).out.strip()
     run = cli(capsys, *base, "cancel", order, "abc")
     assert (run.code, run.out) == (2, "")
-    assert_one_error_line(run.err, "ValueError")
+    assert_usage_error(run.err, "cancel", "not 'abc'")
     status = json.loads(cli(capsys, *base, "status", order, "--json").out)
     assert status[order]["status"] == "pending"
 
@@ -704,3 +841,278 @@ async def test_balance_prints_money_in_plain_notation(
     argv = ["--base-url", scripted.base_url, "--api-key", API_KEY, "balance"]
     code = await asyncio.to_thread(main, argv)
     assert (code, capsys.readouterr().out) == (0, printed)
+
+
+def test_fake_panel_on_a_port_in_use_says_so_in_one_line(
+    panels: dict[str, str],
+) -> None:
+    """A port already taken is one line naming it and --port, not a traceback."""
+    port = panels["open"].split(":")[-1].split("/")[0]
+    done = _run_process(sys.executable, "-m", "toplist_async", "fake-panel",
+                        "--port", port)  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr
+
+
+def test_fake_panel_log_prints_each_request(capsys: pytest.CaptureFixture[str]) -> None:
+    """`fake-panel --log` writes one line per request it serves to stderr."""
+    process = _spawn(*["-m", "toplist_async", "fake-panel", "--port", "0", "--log"])
+    try:
+        url = _read_url(process)
+        base = ["--base-url", url, "--api-key", "k"]
+        assert cli(capsys, *base, "balance").code == 0
+        assert cli(capsys, *base, "status", "7").code == 10
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(5)][3:]  # banner first
+    finally:
+        _stop(process)
+    assert lines == ["balance ids=- -> 200\n", "status ids=7 -> 200\n"]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`toplist --version` prints the package's version."""
+    run = cli(capsys, "--version")
+    assert (run.code, run.out) == (0, f"toplist {toplist_async.__version__}\n")
+
+
+def test_subcommand_help_leaves_global_options_to_the_main_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`add --help` explains each of its options; global ones are in `--help` only."""
+    add_help = cli(capsys, "add", "--help").out
+    for option, words in [
+        ("--service ID", "(required)"),
+        ("--link URL", "the page, post or profile"),
+        ("--quantity N", "min and max"),
+        ("--interval MINUTES", "minutes between two runs"),
+        ("--runs N", "how many runs"),
+    ]:
+        line = next(line for line in add_help.splitlines() if f"  {option}  " in line)
+        assert words in line, line
+    assert "--api-key" not in add_help
+    assert "--api-key" in cli(capsys, "--help").out
+
+
+def test_verbose_logs_retries(
+    capsys: pytest.CaptureFixture[str], panels: dict[str, str]
+) -> None:
+    """`-v` prints each retry in words on stderr, the result still on stdout."""
+    run = cli(capsys, "-v", "--base-url", panels["faulty"], "--api-key", "k",
+              "balance")  # fmt: skip
+    assert run.code == 7
+    retries = [line for line in run.err.splitlines() if "retrying in" in line]
+    assert len(retries) == 2, run.err
+    assert "balance: retrying in" in retries[0]
+    assert "after HTTP 500 (attempt 2 of 3)" in retries[0]
+
+
+def test_toplist_log_environment_switch_logs_the_sdk(panels: dict[str, str]) -> None:
+    """TOPLIST_LOG=info makes the SDK itself log its retries, in any program."""
+    program = (
+        "import asyncio, sys, toplist_async\n"
+        "async def main():\n"
+        "    async with toplist_async.ToplistClient('k', base_url=sys.argv[1]) as c:\n"
+        "        try: await c.balance()\n"
+        "        except toplist_async.InternalServerError: pass\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**_clean_env(), "TOPLIST_LOG": "info"}
+    done = subprocess.run(
+        [sys.executable, "-c", program, panels["faulty"]],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("balance: retrying in") == 2, done.stderr
+    assert " INFO toplist_async] " in done.stderr
+
+
+# --- hostile panel text ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("panel_balance", "printed"),
+    [
+        pytest.param("1e999999999999999999", "1E+999999999999999999 USD\n",
+                     id="exponent-too-big-for-memory"),
+        pytest.param("1e200000000", "1E+200000000 USD\n", id="a-200-MB-line"),
+        pytest.param("123456789.5", "123456789.5 USD\n", id="ordinary-stays-plain"),
+    ],
+)  # fmt: skip
+async def test_huge_money_is_shown_bounded_and_exact(
+    capsys: pytest.CaptureFixture[str],
+    scripted: ScriptedPanel,
+    panel_balance: str,
+    printed: str,
+) -> None:
+    """Money past a sane width prints in exact scientific form, for people and JSON."""
+
+    async def answer(request: web.Request, body: dict[str, Any]) -> web.Response:
+        return web.json_response({"balance": panel_balance, "currency": "USD"})
+
+    scripted.handler = answer
+    argv = ["--base-url", scripted.base_url, "--api-key", API_KEY, "balance"]
+    code = await asyncio.to_thread(main, argv)
+    assert (code, capsys.readouterr().out) == (0, printed)
+    code = await asyncio.to_thread(main, [*argv, "--json"])
+    answer_ = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert Decimal(answer_["balance"]) == Decimal(panel_balance)
+    assert len(answer_["balance"]) < 40
+
+
+HOSTILE = "\x1b[2J\x1b]52;c;ZXZpbA==\x07\x1b[31mred\u202etxt\r\nnext"
+
+
+@pytest.mark.parametrize("with_rich", [True, False], ids=["rich", "plain"])
+async def test_panel_text_cannot_steer_the_terminal(
+    capsys: pytest.CaptureFixture[str],
+    scripted: ScriptedPanel,
+    monkeypatch: pytest.MonkeyPatch,
+    with_rich: bool,
+) -> None:
+    """Escape sequences in names and errors are shown escaped, never sent raw."""
+    if not with_rich:
+        monkeypatch.setattr(_screen, "rich_module", lambda: None)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws as on a terminal
+    service = {"service": 1, "name": HOSTILE, "type": "Default", "category": HOSTILE,
+               "rate": "1", "min": 1, "max": 10}  # fmt: skip
+
+    async def answer(request: web.Request, body: dict[str, Any]) -> web.Response:
+        if body["action"] == "services":
+            return web.json_response([service])
+        return web.json_response({"error": HOSTILE}, status=400)
+
+    scripted.handler = answer
+    base = ["--base-url", scripted.base_url, "--api-key", API_KEY]
+    assert await asyncio.to_thread(main, [*base, "services"]) == 0
+    listed = capsys.readouterr().out
+    code = await asyncio.to_thread(main, [*base, "balance"])
+    refused = capsys.readouterr().err
+    assert code == 4
+    for text in (listed, refused):
+        assert "\x1b]" not in text
+        assert "\x1b[2J" not in text
+        assert "\x07" not in text
+        assert "\u202e" not in text
+    assert "\\x1b]52;c;ZXZpbA==\\x07" in refused
+    assert "\\x1b[2J" in re.sub(r"\x1b\[[0-9;]*m|\s|│|┃", "", listed)
+
+
+def test_a_closed_pipe_exits_quietly(panels: dict[str, str]) -> None:
+    """`toplist services | head -1`: no BrokenPipeError traceback."""
+    toplist = _console_script()
+    url = panels["open"]
+    done = subprocess.run(
+        f"{toplist} --base-url {url} --api-key k services | head -c 10",
+        shell=True, capture_output=True, text=True, timeout=30, env=_clean_env(),
+        check=False,
+    )  # fmt: skip
+    assert done.stderr == ""
+    assert done.stdout == "id  name  "[:10]
+
+
+def test_demo_runs_without_rich(tmp_path: Path) -> None:
+    """Without the `cli` extra the demo still runs, in plain text."""
+    program = (
+        "import sys; sys.modules['rich'] = None\n"
+        "from toplist_async.cli import main\n"
+        "raise SystemExit(main(['demo', '--orders', '10', '--no-faults']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True, text=True, timeout=60, env=_clean_env(), check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("toplist demo: a local FakePanel")
+    assert "orders placed          10" in done.stdout
+
+
+async def test_interrupting_a_sent_add_says_the_order_may_exist(
+    scripted: ScriptedPanel,
+) -> None:
+    """Ctrl-C while an add is at the panel: the order may exist, and how to check."""
+    arrived, released = asyncio.Event(), asyncio.Event()
+
+    async def never(request: web.Request, body: dict[str, Any]) -> web.Response:
+        arrived.set()
+        await released.wait()  # the answer never comes while the test runs
+        return web.json_response({"order": 1})
+
+    scripted.handler = never
+    process = await asyncio.create_subprocess_exec(
+        _console_script(), "--base-url", scripted.base_url, "--api-key", "k",
+        "add", "--service", "1", "--link", "https://x.test/1", "--quantity", "10",
+        stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env=_clean_env(),
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(arrived.wait(), 30)
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        released.set()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert (process.returncode, out) == (130, b"")
+    assert b"it may have been placed" in err
+    assert b"toplist status" in err
+    assert b"Traceback" not in err
+
+
+# --- watch -------------------------------------------------------------------
+
+
+async def test_watch_json_prints_one_line_per_update_until_final() -> None:
+    """`watch --json` prints JSON lines until every order is final; ids from stdin."""
+    panel = FakePanel(speed=0, seed_orders=3, seed_orders_key=API_KEY)
+    async with panel as url:
+        process = await asyncio.create_subprocess_exec(
+            _console_script(), "--base-url", url, "--api-key", API_KEY, "watch",
+            "--json", "--poll", "0.05",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=_clean_env(),
+        )  # fmt: skip
+        assert process.stdout is not None
+        assert process.stdin is not None
+        process.stdin.write(b"1,2\n999\n")
+        process.stdin.close()
+        first = [json.loads(await process.stdout.readline()) for _ in range(3)]
+        panel.advance(10**6)  # every order runs to its end
+        rest, err = await asyncio.wait_for(process.communicate(), 30)
+    updates = first + [json.loads(line) for line in rest.splitlines()]
+    assert process.returncode == 10  # order 999 is refused
+    assert err.decode() == "toplist: 1 of 3 orders refused\n"
+    assert {u["order_id"] for u in updates} == {1, 2, 999}
+    assert [u for u in updates if "error" in u] == [
+        {"order_id": 999, "error": "Incorrect order ID"}
+    ]
+    last = {u["order_id"]: u for u in updates if "error" not in u}
+    assert {u["status"] for u in last.values()} <= {"completed", "partial", "canceled"}
+
+
+def test_watch_without_ids_on_a_terminal_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    run = cli(capsys, "--api-key", "k", "watch")
+    assert run.code == 2
+    assert_usage_error(run.err, "watch", "pipe them in")
+
+
+async def test_watch_prints_a_line_per_finished_order_when_piped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    panel = FakePanel(speed=0, seed_orders=2, seed_orders_key=API_KEY)
+    panel.advance(10**6)
+    async with panel as url:
+        argv = ["--base-url", url, "--api-key", API_KEY, "watch", "1", "2"]
+        code = await asyncio.to_thread(main, argv)
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = rows(out)
+    assert sorted(line[0] for line in lines) == ["1", "2"]
+    for line in lines:
+        assert line[1] == panel.orders[int(line[0])].status

@@ -122,7 +122,8 @@ async def test_demo_text_report(capsys: pytest.CaptureFixture[str]) -> None:
     out = io.StringIO()
     assert await run_demo(orders=ORDERS, out=out) == 0
     text = out.getvalue()
-    lines = text.splitlines()
+    report, counts = text.split("\n\n")
+    lines = report.splitlines()
     assert len(lines) == len(LINES)
     for line, label in zip(lines, LINES, strict=True):
         assert line.strip().startswith(label), (line, label)
@@ -140,6 +141,15 @@ async def test_demo_text_report(capsys: pytest.CaptureFixture[str]) -> None:
     wall = re.search(r"wall time +([\d.]+) s", text)
     assert wall is not None
     assert float(wall[1]) < BUDGET
+    # Requests per action as a table, adding up to the total above.
+    head, dashes, *rows = counts.splitlines()
+    assert head.split() == ["action", "requests"]
+    assert set(dashes) <= {"-", " "}
+    per_action = {name: int(count) for name, count in map(str.split, rows)}
+    assert {"add", "balance", "cancel", "services", "status"} <= set(per_action)
+    total = re.search(r"all HTTP requests +(\d+)", text)
+    assert total is not None
+    assert sum(per_action.values()) == int(total[1])
     assert capsys.readouterr() == ("", "")  # it wrote to `out` only
 
 

@@ -27,6 +27,7 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
+from ._logs import setup_logging as _setup_logging
 from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
 from ._refill_models import RefillResult, RefillState, RefillStatus
 from ._stats import ClientStats
@@ -73,3 +74,5 @@ for _name in __all__:
     if isinstance(_obj, type) and issubclass(_obj, BaseException):
         _obj.__module__ = __name__
 del _name, _obj
+
+_setup_logging()  # $TOPLIST_LOG=debug|info prints the SDK's log

@@ -24,6 +24,7 @@ import tenacity as _t
 
 from ._exceptions import (
     APIConnectionError,
+    APITimeoutError,
     InternalServerError,
     RateLimitError,
     ResponseValidationError,
@@ -31,7 +32,7 @@ from ._exceptions import (
 from ._ratelimit import TokenBucket
 from ._stats import StatsCounter
 
-__all__ = ["RetryPolicy", "is_transient", "is_unsent", "sleep"]
+__all__ = ["RetryPolicy", "failure_reason", "is_transient", "is_unsent", "sleep"]
 
 T = TypeVar("T")
 logger = logging.getLogger("toplist_async")
@@ -42,6 +43,20 @@ sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 async def _sleep(seconds: float) -> None:
     await sleep(seconds)
+
+
+def failure_reason(exc: BaseException | None) -> str:
+    """A failure in a few words for logs: `HTTP 429`, `a timeout`, ..."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, ResponseValidationError):
+        return f"an unreadable answer (HTTP {status})"
+    if status is not None:
+        return f"HTTP {status}"
+    if isinstance(exc, APITimeoutError):
+        return "a timeout"
+    if isinstance(exc, APIConnectionError):
+        return "a connection error"
+    return type(exc).__name__
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -115,12 +130,16 @@ class RetryPolicy:
         def before_sleep(state: _t.RetryCallState) -> None:
             self._stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            logger.debug(
-                "action=%s retry %d in %.2f s after %s",
+            reason = failure_reason(error)
+            wait = float(state.upcoming_sleep)
+            logger.info(
+                "%s: retrying in %.1f s after %s (attempt %d of %d)",
                 action,
-                state.attempt_number,
-                state.upcoming_sleep,
-                type(error).__name__,
+                wait,
+                reason,
+                state.attempt_number + 1,
+                self.max_retries + 1,
+                extra={"toplist_wait": wait, "toplist_reason": reason},
             )
 
         def stop(state: _t.RetryCallState) -> bool:
@@ -171,6 +190,9 @@ class RetryPolicy:
             if until > self._paused_until:
                 self._paused_until = until
                 self._stats.rate_limit_pauses += 1
+                logger.info(
+                    "every request waits %.1f s: the panel answered HTTP 429", wait
+                )
 
     def _wait(self, state: _t.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -1,116 +1,139 @@
-"""The `toplist` command line: every action, a fake panel and a demo."""
+"""The `toplist` command line: its options, and running one command to its end."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn
 
 from .._client import DEFAULT_BASE_URL, ToplistClient
-from .._exceptions import (
-    APIConnectionError,
-    AuthenticationError,
-    BadRequestError,
-    InternalServerError,
-    OrderError,
-    OrderOutcomeUnknown,
-    RateLimitError,
-    ResponseValidationError,
-    ToplistError,
-)
-from ._output import cell, json_text, outcome_table, table
-from ._progress import Progress
+from .._exceptions import ToplistError
+from .._logs import StderrHandler, logger
+from .._version import __version__
+from ._commands import ADD_OPTIONS, COMMANDS, Command
+from ._errors import EPILOG, EXIT_CODES, Problem, describe
+from ._screen import Screen
+from ._watch import watch
 
 __all__ = ["EXIT_CODES", "main"]
 
-# Most specific first: the first class an error is an instance of decides.
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (AuthenticationError, 3),
-    (BadRequestError, 4),
-    (RateLimitError, 5),
-    (APIConnectionError, 6),
-    (InternalServerError, 7),
-    (ResponseValidationError, 8),
-    (OrderOutcomeUnknown, 9),
-    (OrderError, 10),
-    (ToplistError, 1),
-    (ValueError, 2),
-    (TypeError, 2),
-]
-_EPILOG = """exit codes: 0 ok, 1 other API error, 2 bad usage, 3 authentication,
-4 request refused (validation, funds), 5 rate limited, 6 connection or timeout,
-7 panel server error, 8 unreadable answer, 9 order outcome unknown,
-10 some orders refused (status/cancel)"""
+_ALL_COMMANDS: dict[str, Command] = {**COMMANDS, "watch": watch}
+_ADD_HELP = {
+    "link": ("URL", "the page, post or profile the order is for"),
+    "quantity": ("N", "how many, within the service's min and max"),
+    "interval": ("MINUTES", "drip-feed: minutes between two runs"),
+    "runs": ("N", "drip-feed: how many runs (quantity is per run)"),
+}
 
 
-def _common_options(defaults: bool) -> argparse.ArgumentParser:
-    """Options accepted before or after the subcommand."""
-    unset = None if defaults else argparse.SUPPRESS
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument(
-        "--api-key", default=unset, help="API key (default: $TOPLIST_API_KEY)"
-    )
-    parser.add_argument(
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are a JSON object on stderr under `--json`."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            problem = Problem(message, f"see {self.prog} --help", 2, "UsageError")
+            self.exit(2, problem.json() + "\n")
+        super().error(message)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options taken before or after the command; listed in the main help only."""
+
+    def shown(text: str) -> str:
+        return text if top else argparse.SUPPRESS
+
+    unset = None if top else argparse.SUPPRESS
+    no = False if top else argparse.SUPPRESS
+    add = parser.add_argument
+    add("--api-key", default=unset, help=shown("API key (default: $TOPLIST_API_KEY)"))
+    add(
         "--base-url",
         default=unset,
-        help=f"API URL (default: $TOPLIST_BASE_URL or {DEFAULT_BASE_URL})",
+        metavar="URL",
+        help=shown(f"API URL (default: $TOPLIST_BASE_URL or {DEFAULT_BASE_URL})"),
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=False if defaults else argparse.SUPPRESS,
-        help="print JSON for scripts instead of tables",
-    )
-    parser.add_argument(
+    add("--json", action="store_true", default=no, help=shown("print JSON for scripts"))
+    add(
         "--allow-http",
         action="store_true",
-        default=False if defaults else argparse.SUPPRESS,
-        help="allow plain http:// to a remote host (the key travels unencrypted)",
+        default=no,
+        help=shown(
+            "allow plain http:// to a remote host (the key travels unencrypted)"
+        ),
     )
-    parser.add_argument(
+    add(
         "--timeout",
         type=float,
-        default=30.0 if defaults else argparse.SUPPRESS,
-        help="seconds per request (default: 30)",
+        default=30.0 if top else argparse.SUPPRESS,
+        metavar="SECONDS",
+        help=shown("seconds per request (default: 30)"),
     )
-    return parser
+    add(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help=shown("log retries and pauses (-vv: every request, and tracebacks)"),
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="toplist",
         description="Talk to a toplistbot SMM panel (API v2) from the shell.",
-        parents=[_common_options(defaults=True)],
-        epilog=_EPILOG,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    _global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = [_common_options(defaults=False)]
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=text, description=text, parents=common)
+        sub = commands.add_parser(name, help=text, description=text)
+        _global_options(sub, top=False)
+        sub.set_defaults(parser=sub)
+        return sub
 
     command("services", "list the services the panel sells")
     command("balance", "show the account's balance")
     add = command("add", "place an order and print its id")
-    add.add_argument("--service", type=int, required=True)
-    add.add_argument("--link")
-    add.add_argument("--quantity", type=int)
-    add.add_argument("--interval", type=int)
-    add.add_argument("--runs", type=int)
+    add.add_argument(
+        "--service",
+        type=int,
+        required=True,
+        metavar="ID",
+        help="the service to order, from `toplist services` (required)",
+    )
+    for name in ADD_OPTIONS:
+        metavar, text = _ADD_HELP[name]
+        kind: type[str] | type[int] = str if name == "link" else int
+        add.add_argument(f"--{name}", type=kind, metavar=metavar, help=text)
     add.add_argument(
         "--field",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an extra field of the service's type (repeatable), e.g. comments=...",
+        help="an extra field the service's type needs (repeatable), e.g. comments=...",
     )
+    ids = "order ids, space- or comma-separated"
     for name, text in (("status", "show orders' status"), ("cancel", "cancel orders")):
-        sub = command(name, text)
-        sub.add_argument("orders", nargs="+", metavar="ID", help="order ids")
+        command(name, text).add_argument("orders", nargs="+", metavar="ID", help=ids)
+    watch_ = command("watch", "follow orders until every one is final")
+    watch_.add_argument("orders", nargs="*", metavar="ID", help=f"{ids}; or stdin")
+    watch_.add_argument(
+        "--poll", type=float, default=5.0, metavar="SECONDS",
+        help="seconds between two polls of an order that did not change (default: 5)",
+    )  # fmt: skip
     demo = command("demo", "run the SDK against a local fake panel: no account")
     demo.add_argument("--orders", type=int, default=300, help="orders to place")
     demo.add_argument("--seed", type=int, default=7, help="seed of the faults")
@@ -123,97 +146,50 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run_action(args: argparse.Namespace) -> int:
-    base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL") or DEFAULT_BASE_URL
-    api_key = args.api_key or os.environ.get("TOPLIST_API_KEY")
-    if not api_key:
-        msg = "no API key: pass --api-key or set TOPLIST_API_KEY"
-        raise ValueError(msg)
-    async with ToplistClient(
-        api_key, base_url=base_url, timeout=args.timeout, allow_http=args.allow_http
-    ) as client:
-        result, text = await _ACTIONS[args.command](client, args)
-    print(json_text(result) if args.json else text)
-    if isinstance(result, dict):
-        refused = sum(isinstance(o, OrderError) for o in result.values())
-        if refused:
-            print(
-                f"toplist: {refused} of {len(result)} orders refused", file=sys.stderr
+class _Run:
+    """One command's run: its client, so an error can say how many tries it took."""
+
+    def __init__(self, args: argparse.Namespace, screen: Screen) -> None:
+        self.args = args
+        self.screen = screen
+        self.client: ToplistClient | None = None
+
+    async def __call__(self) -> int:
+        args = self.args
+        api_key = args.api_key or os.environ.get("TOPLIST_API_KEY")
+        if not api_key:
+            args.parser.error("no API key: pass --api-key or set TOPLIST_API_KEY")
+        base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL")
+        async with ToplistClient(
+            api_key,
+            base_url=base_url or DEFAULT_BASE_URL,
+            timeout=args.timeout,
+            allow_http=args.allow_http,
+        ) as client:
+            self.client = client
+            return await _ALL_COMMANDS[args.command](client, args, self.screen)
+
+    def tries(self) -> int:
+        requests = self.client.stats.requests if self.client else {}
+        return max(sum(requests.values()), 1)
+
+    def interrupted(self) -> int:
+        client = self.client
+        if self.args.command == "add" and client and client.stats.requests.get("add"):
+            self.screen.error(
+                "toplist: interrupted after the order was sent: it may have "
+                "been placed; check `toplist status` or the panel's order "
+                "list before placing it again"
             )
-            return 10
-    return 0
+        return 130
 
 
-async def _services(client: ToplistClient, args: argparse.Namespace) -> Output:
-    services = await client.services()
-    rows = [
-        (s.service, s.name, s.category, s.rate, s.min, s.max, s.cancel)
-        for s in services
-    ]
-    headers = ("id", "name", "category", "rate", "min", "max", "cancel")
-    return services, table(headers, rows)
-
-
-async def _balance(client: ToplistClient, args: argparse.Namespace) -> Output:
-    balance = await client.balance()
-    return balance, f"{cell(balance.balance)} {balance.currency}"
-
-
-async def _add(client: ToplistClient, args: argparse.Namespace) -> Output:
-    bad = [field for field in args.field if "=" not in field]
-    if bad:
-        msg = f"--field takes NAME=VALUE, not {bad[0]!r}"
-        raise ValueError(msg)
-    named = {name: getattr(args, name) for name in _ADD_OPTIONS}
-    extra = dict(field.split("=", 1) for field in args.field)
-    clash = sorted(extra.keys() & {"service", *_ADD_OPTIONS})
-    if clash:
-        msg = f"use --{clash[0]} instead of --field {clash[0]}=..."
-        raise ValueError(msg)
-    order = await client.add(service=args.service, **named, **extra)
-    return order, str(order)
-
-
-_ADD_OPTIONS = ("link", "quantity", "interval", "runs")
-
-
-async def _status_or_cancel(client: ToplistClient, args: argparse.Namespace) -> Output:
-    outcomes = await _many(client, args.command, args.orders)
-    return outcomes, outcome_table(outcomes)
-
-
-Output = tuple[object, str]
-_ACTIONS: dict[
-    str, Callable[[ToplistClient, argparse.Namespace], Awaitable[Output]]
-] = {
-    "services": _services,
-    "balance": _balance,
-    "add": _add,
-    "status": _status_or_cancel,
-    "cancel": _status_or_cancel,
-}
-
-
-async def _many(
-    client: ToplistClient, command: str, orders: list[str]
-) -> dict[int, Any]:
-    ids = list(dict.fromkeys(orders))
-    progress = Progress(command, len(ids))
-    call = client.status if command == "status" else client.cancel
-
-    async def one(order: str) -> tuple[str, object]:
-        try:
-            outcome: object = await call(order)  # type: ignore[arg-type]
-        except OrderError as exc:
-            outcome = exc
-        progress.advance()
-        return order, outcome
-
-    try:
-        pairs = await asyncio.gather(*(one(order) for order in ids))
-    finally:
-        progress.close()
-    return {int(order): outcome for order, outcome in pairs}
+def _report(problem: Problem, args: argparse.Namespace, screen: Screen) -> int:
+    if args.json:
+        sys.stderr.write(problem.json() + "\n")
+    else:
+        screen.error(problem.line())
+    return problem.code
 
 
 def _subcommand_at(words: Sequence[str]) -> int | None:
@@ -232,10 +208,6 @@ def _subcommand_at(words: Sequence[str]) -> int | None:
 _VALUED_OPTIONS = frozenset({"--api-key", "--base-url", "--timeout"})
 
 
-def _exit_code(exc: BaseException) -> int:
-    return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `toplist` command; return its exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -245,22 +217,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..testing import run as run_panel
 
         return run_panel(words[:where] + words[where + 1 :], prog="toplist fake-panel")
+    _Parser.json_errors = "--json" in words
     args = _parser().parse_args(words)
+    with _verbosity(args.verbose):
+        return _run(args)
+
+
+@contextmanager
+def _verbosity(verbose: int) -> Iterator[None]:
+    """`-v`: print the SDK's INFO log (`-vv`: DEBUG) for this run only."""
+    if not verbose:
+        yield
+        return
+    level = logging.DEBUG if verbose > 1 else logging.INFO
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("toplist: %(message)s"))
+    before = logger.level
+    logger.setLevel(min(logger.getEffectiveLevel(), level))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+
+
+def _run(args: argparse.Namespace) -> int:
+    screen = Screen()
+    run = _Run(args, screen)
     try:
         if args.command == "demo":
             from ._demo import run_demo
 
-            return asyncio.run(
-                run_demo(
-                    orders=args.orders,
-                    seed=args.seed,
-                    faults=not args.no_faults,
-                    as_json=args.json,
-                )
+            report = run_demo(
+                orders=args.orders,
+                seed=args.seed,
+                faults=not args.no_faults,
+                as_json=args.json,
+                screen=screen,
             )
-        return asyncio.run(_run_action(args))
+            return asyncio.run(report)
+        return asyncio.run(run())
     except KeyboardInterrupt:
-        return 130
+        return run.interrupted()
+    except BrokenPipeError:
+        # `toplist services | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ToplistError, ValueError, TypeError) as exc:
-        print(f"toplist: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return _exit_code(exc)
+        if args.verbose > 1:
+            traceback.print_exc()
+        timeout = float(args.timeout)
+        return _report(describe(exc, timeout=timeout, tries=run.tries()), args, screen)

@@ -16,7 +16,9 @@ from .._client import ToplistClient
 from .._exceptions import OrderError, OrderOutcomeUnknown, ToplistError
 from .._models import OrderStatus, Service
 from ..testing import FakePanel
-from ._progress import Progress
+from ._commands import waiting
+from ._output import table
+from ._screen import Activity, Screen
 
 __all__ = ["DemoReport", "run_demo"]
 
@@ -45,10 +47,14 @@ class DemoReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _place(
-    client: ToplistClient, service: Service, count: int, errors: Counter[str]
+    client: ToplistClient,
+    service: Service,
+    count: int,
+    errors: Counter[str],
+    screen: Screen,
 ) -> tuple[list[int], int]:
     rng = random.Random(count)
-    progress = Progress("placing", count)
+    progress = Activity("placing", count)
 
     async def place(n: int) -> int | None:
         quantity = rng.randint(service.min, min(service.max, 5000))
@@ -66,14 +72,14 @@ async def _place(
         finally:
             progress.advance()
 
-    placed = await asyncio.gather(*(place(n) for n in range(count)))
-    progress.close()
+    work = asyncio.gather(*(place(n) for n in range(count)))
+    placed = await waiting(screen, progress, work)
     unknown = sum(1 for order in placed if order == -1)
     return [order for order in placed if order is not None and order > 0], unknown
 
 
 async def _follow(
-    client: ToplistClient, order: int, errors: Counter[str], progress: Progress
+    client: ToplistClient, order: int, errors: Counter[str], progress: Activity
 ) -> OrderStatus | None:
     """Poll one order until it is final, surviving transient failures."""
     while True:
@@ -99,9 +105,11 @@ async def run_demo(
     faults: bool = True,
     as_json: bool = False,
     out: TextIO | None = None,
+    screen: Screen | None = None,
 ) -> int:
     """Place `orders` orders on a local fake panel, follow them to the end, report."""
     started = time.perf_counter()
+    screen = screen or Screen()
     panel = FakePanel(seed=seed, speed=_SPEED, balance=Decimal("1000000"))
     errors: Counter[str] = Counter()
     async with panel as base_url:
@@ -116,7 +124,7 @@ async def run_demo(
         ) as client:
             before = (await client.balance()).balance
             service = next(s for s in await client.services() if s.cancel)
-            placed, unknown = await _place(client, service, orders, errors)
+            placed, unknown = await _place(client, service, orders, errors, screen)
             to_cancel = placed[::15]  # a sample: most orders run to their end
             cancels = await client.cancel_many(to_cancel) if to_cancel else {}
             refunded = sum(
@@ -127,11 +135,11 @@ async def run_demo(
                 ),
                 Decimal(0),
             )
-            progress = Progress("following", len(placed))
-            finals = await asyncio.gather(
+            progress = Activity("following", len(placed))
+            following = asyncio.gather(
                 *(_follow(client, order, errors, progress) for order in placed)
             )
-            progress.close()
+            finals = await waiting(screen, progress, following)
             after = (await client.balance()).balance
             stats = client.stats
     done = [status for status in finals if status is not None]
@@ -165,8 +173,8 @@ def _render(report: DemoReport, faults: bool) -> str:
     requests = report.requests
     status_requests = requests.get("status", 0)
     saved = report.status_awaits / status_requests if status_requests else 0.0
-    per_action = requests.items()
     states = ", ".join(f"{k} {v}" for k, v in sorted(report.final_states.items()))
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(report.errors_handled.items()))
     injected = "5xx, HTML pages, resets, 429 bursts, a lost add" if faults else "none"
     lines = [
         "toplist demo: a local FakePanel on 127.0.0.1, no account, no network",
@@ -177,13 +185,14 @@ def _render(report: DemoReport, faults: bool) -> str:
         f"  final states           {states}",
         f"  status() awaits        {report.status_awaits}",
         f"  status HTTP requests   {status_requests} ({saved:.0f} awaits per request)",
-        f"  all HTTP requests      {sum(requests.values())} {dict(sorted(per_action))}",
+        f"  all HTTP requests      {sum(requests.values())}",
         f"  retries                {report.retries}"
         f" (rate-limit pauses: {report.rate_limit_pauses})",
-        f"  errors surfaced        {dict(report.errors_handled) or 'none'}",
+        f"  errors surfaced        {errors or 'none'}",
         f"  money spent            {report.money_spent}",
         f"  money refunded         {report.money_refunded}",
         f"  balance                {report.balance_before} -> {report.balance_after}",
         f"  wall time              {report.wall_time:.1f} s",
     ]
-    return "\n".join(lines) + "\n"
+    counts = table(("action", "requests"), sorted(requests.items()))
+    return "\n".join(lines) + "\n\n" + counts + "\n"

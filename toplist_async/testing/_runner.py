@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TextIO
 
@@ -18,17 +18,27 @@ from ._wire import STATUS_STYLES
 __all__ = ["build_parser", "run", "serve_forever"]
 
 
-async def serve_forever(panel: FakePanel, *, out: TextIO | None = None) -> None:
+async def serve_forever(
+    panel: FakePanel,
+    *,
+    out: TextIO | None = None,
+    log: TextIO | None = None,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
     """Start `panel`, announce it, and serve until SIGINT/SIGTERM (or cancellation).
 
     Writes exactly one line, `listening on <base URL>`, to `out` (stdout by
     default) once the port is bound, so a parent process can wait for it.
+    Then `on_listening(base_url)` is called; with `log`, each request served
+    is written there as one line.
     """
     out = sys.stdout if out is None else out
     base_url = await panel.start()
     try:
         out.write(f"listening on {base_url}\n")
         out.flush()
+        if on_listening is not None:
+            on_listening(base_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         installed: list[signal.Signals] = []
@@ -38,13 +48,48 @@ async def serve_forever(panel: FakePanel, *, out: TextIO | None = None) -> None:
             except (NotImplementedError, RuntimeError):
                 continue  # not the main thread, or Windows: cancellation still works
             installed.append(signum)
+        logging = asyncio.create_task(_log_requests(panel, log)) if log else None
         try:
             await stop.wait()
         finally:
+            if logging is not None:
+                logging.cancel()
+                await asyncio.wait([logging])
             for signum in installed:
                 loop.remove_signal_handler(signum)
     finally:
         await panel.stop()
+
+
+async def _log_requests(panel: FakePanel, log: TextIO) -> None:
+    """Write each request the panel answers as one line, as it comes."""
+    written = 0
+    while True:
+        records = panel.requests
+        written = min(written, len(records))  # the list may have been cleared
+        for record in records[written:]:
+            ids = ",".join(map(str, record.orders)) or "-"
+            status = "dropped" if record.status is None else record.status
+            fault = f" (fault: {record.fault})" if record.fault else ""
+            log.write(f"{record.action or '?'} ids={ids} -> {status}{fault}\n")
+        written = len(records)
+        log.flush()
+        await asyncio.sleep(0.1)
+
+
+def _banner(args: argparse.Namespace, base_url: str) -> str:
+    who = (
+        "only the key given with --api-key works"
+        if args.api_key
+        else f"any API key works: each key is an account holding {args.balance} "
+        f"{args.currency}"
+    )
+    key = args.api_key or "test-key"
+    return (
+        f"{who}\n"
+        f"try: toplist --base-url {base_url} --api-key {key} services\n"
+        "stop it with Ctrl-C\n"
+    )
 
 
 def _decimal(text: str) -> Decimal:
@@ -80,6 +125,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--partial-rate", type=float, default=0.1, help="share of orders ending partial"
     )
     add("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    add("--log", action="store_true", help="print each request served (to stderr)")
     return parser
 
 
@@ -108,5 +154,22 @@ def run(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    asyncio.run(serve_forever(panel))
+    try:
+        asyncio.run(_serve(panel, args))
+    except OSError as exc:
+        where = f"{args.host}:{args.port}"
+        sys.stderr.write(
+            f"{parser.prog}: cannot listen on {where}: {exc.strerror or exc}; "
+            "pick another --port (0 picks a free one)\n"
+        )
+        return 1
     return 0
+
+
+async def _serve(panel: FakePanel, args: argparse.Namespace) -> None:
+    def greet(base_url: str) -> None:
+        sys.stderr.write(_banner(args, base_url))
+        sys.stderr.flush()
+
+    log = sys.stderr if args.log else None
+    await serve_forever(panel, log=log, on_listening=greet)
