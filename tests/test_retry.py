@@ -820,6 +820,10 @@ async def test_retries_are_logged_and_the_last_error_is_raised(
         await policy.call("services", failing, is_transient)
     lines = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
     assert len(lines) == 2
-    assert lines[0].startswith("action=services retry 1 in ")
-    assert lines[0].endswith("after InternalServerError")
-    assert lines[1].startswith("action=services retry 2 in ")
+    assert lines[0].startswith("services: retrying in ")
+    assert lines[0].endswith(" s after HTTP 503 (attempt 2 of 3)")
+    assert lines[1].startswith("services: retrying in ")
+    assert lines[1].endswith("(attempt 3 of 3)")
+    assert {r.levelname for r in caplog.records if "retry" in r.getMessage()} == {
+        "INFO"
+    }

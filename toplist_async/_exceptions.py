@@ -64,11 +64,16 @@ class APIConnectionError(ToplistError):
 
     `request_sent` is False only when the failure certainly happened before the
     request left this process (DNS failure, connection refused, TLS handshake).
+    `reason` is the operating system's word for it (`"connection refused"`),
+    when it gave one.
     """
 
-    def __init__(self, message: str, *, request_sent: bool) -> None:
+    def __init__(
+        self, message: str, *, request_sent: bool, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        self.reason = reason
 
 
 class APITimeoutError(APIConnectionError):

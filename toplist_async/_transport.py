@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -246,7 +247,9 @@ class Transport:
         )
         what = "timed out" if kind is APITimeoutError else "failed"
         msg = f"{action!r} request {what}: {type(exc).__name__}: {detail}"
-        return kind(msg, request_sent=sent)
+        errno = exc.errno if isinstance(exc, OSError) else None
+        reason = os.strerror(errno).lower() if errno else None
+        return kind(msg, request_sent=sent, reason=reason)
 
     @staticmethod
     def _log(action: str, ids: int, outcome: str, started: float) -> None:

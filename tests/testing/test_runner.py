@@ -50,7 +50,12 @@ async def test_module_runner_serves_until_sigterm() -> None:
         rest, errors = await asyncio.wait_for(process.communicate(), timeout=10)
     assert process.returncode == 0, errors
     assert rest == b""
-    assert errors == b""
+    # stderr has the banner only: any key works, and a command to try.
+    assert errors.decode().splitlines() == [
+        "any API key works: each key is an account holding 1000 USD",
+        f"try: toplist --base-url {url} --api-key test-key services",
+        "stop it with Ctrl-C",
+    ]
 
 
 async def test_serve_forever_announces_and_stops_on_cancel() -> None:

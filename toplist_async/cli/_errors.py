@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from .._exceptions import (
@@ -76,10 +75,8 @@ def _tries(count: int) -> str:
 
 def _cause(exc: BaseException) -> str:
     """The operating system's words for a failed connection, or a summary."""
-    cause = exc.__cause__
-    if isinstance(cause, OSError) and cause.errno:
-        return os.strerror(cause.errno).lower()
-    return "the connection failed or was closed"
+    reason = getattr(exc, "reason", None)
+    return reason or "the connection failed or was closed"
 
 
 def _words(exc: BaseException, timeout: float, tries: int) -> tuple[str, str | None]:
