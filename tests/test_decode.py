@@ -727,8 +727,27 @@ SPELLINGS = [
     ("Refunded", OrderState.REFUNDED),
     ("Failed", OrderState.FAILED),
     ("Error", OrderState.FAILED),
+    # Read by their words.
+    ("Canceled by admin", OrderState.CANCELED),
+    ("Order Canceled by Admin", OrderState.CANCELED),
+    ("Completed successfully", OrderState.COMPLETED),
+    ("Partially Refunded", OrderState.PARTIAL),
+    ("Refund issued", OrderState.REFUNDED),
+    ("ERROR: link is private", OrderState.FAILED),
+    ("in progress!", OrderState.IN_PROGRESS),
+    ("Order is being processed", OrderState.PROCESSING),
+    ("In queue", OrderState.PENDING),
 ]
-UNRECOGNISED = ["weird", "", "awaiting_refill", "Refill", "in progress!"]
+UNRECOGNISED = [
+    "weird",
+    "",
+    "awaiting_refill",
+    "Refill",
+    "Not completed",
+    "Incomplete",
+    "Cancel pending",
+    "Cancellation requested",
+]
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,15 @@ def test_an_outage_halves_once_and_drops_nothing() -> None:
     assert (plan.failures, RULES.group_size(plan), plan.interval) == (1, 50, 300)
 
 
+def test_once_alone_every_failure_counts() -> None:
+    """An isolated order fails alone: no other answer is needed to drop it."""
+    plan: Plan | Ending = Plan(0, 5, 0, failures=RULES.lone_level)
+    for _ in range(LONE_FAILURES):
+        assert isinstance(plan, Plan)
+        plan = RULES.after(plan, plan.due, Outcome.FAILED)
+    assert plan is Ending.POISON
+
+
 def test_an_order_not_final_by_its_timeout_gets_a_last_poll_then_ends() -> None:
     rules = Schedule(timeout=60)
     plan = rules.after(Plan(50, 20, 0), 50, Outcome.UNCHANGED)

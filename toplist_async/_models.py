@@ -59,7 +59,7 @@ _FINAL_STATES = frozenset(
 )
 
 # Spellings seen on real panels (field notes §1.7), after casefolding and
-# turning "_" and "-" into spaces. Anything else is UNKNOWN, never a guess.
+# turning "_" and "-" into spaces: the quick way in.
 _SPELLINGS: dict[str, OrderState] = {
     "pending": OrderState.PENDING,
     "awaiting": OrderState.PENDING,
@@ -89,6 +89,45 @@ def status_words(raw: str) -> str:
     return _SEPARATORS.sub(" ", raw.casefold()).strip()
 
 
+# Other spellings are read by their words: a word starting with one of the
+# stems names the state, the first rule that matches winning ("Canceled by
+# admin", "Order Cancelled"; "Partially refunded" is partial). A negation or
+# a refill word names no order state; a final word beside a waiting one
+# ("Cancel pending") is not final yet; a text with no known word is UNKNOWN.
+_NO_STATE = ("not", "no", "never", "incomplet", "uncomplet", "refill")
+_WAITING = ("pending", "queue", "await", "wait", "request")
+_FINAL_WORDS: tuple[tuple[tuple[str, ...], OrderState], ...] = (
+    (("partial",), OrderState.PARTIAL),
+    (("refund",), OrderState.REFUNDED),
+    (("cancel",), OrderState.CANCELED),
+    (("fail", "error"), OrderState.FAILED),
+    (("complet", "finish"), OrderState.COMPLETED),
+)
+_OPEN_WORDS: tuple[tuple[tuple[str, ...], OrderState], ...] = (
+    (("progress", "progess", "inprogress"), OrderState.IN_PROGRESS),
+    (("process",), OrderState.PROCESSING),
+    (_WAITING, OrderState.PENDING),
+)
+_WORDS = re.compile(r"[a-z]+")
+
+
+def _state_by_words(text: str) -> OrderState:
+    words = _WORDS.findall(text)
+
+    def named(stems: tuple[str, ...]) -> bool:
+        return any(word.startswith(stems) for word in words)
+
+    if named(_NO_STATE):
+        return OrderState.UNKNOWN
+    for stems, state in _FINAL_WORDS:
+        if named(stems):
+            return OrderState.UNKNOWN if named(_WAITING) else state
+    for stems, state in _OPEN_WORDS:
+        if named(stems):
+            return state
+    return OrderState.UNKNOWN
+
+
 # Spellings met so far, as the panel wrote them; bounded, as a panel is free to
 # send any text at all.
 _SEEN_SPELLINGS: dict[str, OrderState] = {}
@@ -103,7 +142,7 @@ def parse_state(raw: str) -> OrderState:
     state = _SPELLINGS.get(text)
     if state is None and text.startswith("order "):
         state = _SPELLINGS.get(text[len("order ") :])
-    state = state or OrderState.UNKNOWN
+    state = state or _state_by_words(text)
     if len(_SEEN_SPELLINGS) < 1024:
         _SEEN_SPELLINGS[raw] = state
     return state

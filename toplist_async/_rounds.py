@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
-from ._models import OrderState
-from ._schedule import EARLY, Plan, Schedule
+from ._batcher import Batcher
+from ._exceptions import OrderError
+from ._loaders import missing_order
+from ._models import OrderState, OrderStatus
+from ._schedule import (
+    EARLY,
+    Ending,
+    Failure,
+    Outcome,
+    Plan,
+    Schedule,
+    classify_failure,
+)
 
-__all__ = ["Book", "Entry"]
+__all__ = ["Book", "Entry", "Report", "ending_error", "fetch"]
+
+Load = Callable[[list[int]], Awaitable[dict[int, OrderStatus | OrderError]]]
 
 # Orders looked at per free place in a request, when filling it: orders due
 # soon but with short gaps (not yet past 80 % of them) are passed over.
@@ -25,6 +40,24 @@ class Entry:
         self.seen: tuple[OrderState, int | None, int | None] | None = None
 
 
+@dataclass(slots=True)
+class Report:
+    """What one poll's answers mean for the tracker's consumer and waiters."""
+
+    updates: list[OrderStatus | OrderError] = field(default_factory=list)
+    """To hand to the consumer, in order: changes, and orders that ended."""
+    ended: list[tuple[int, OrderStatus | OrderError]] = field(default_factory=list)
+    """Orders no longer tracked, with what their waiters get."""
+    failed: list[int] = field(default_factory=list)
+    """Orders whose request failed (to be retried), for `on_error`."""
+    error: BaseException | None = None
+    """The failure of `failed`."""
+    fatal: BaseException | None = None
+    """A failure that ends tracking (nothing else of the poll was applied)."""
+    soonest: float | None = None
+    """The earliest next due time given by this poll."""
+
+
 class Book:
     """
     The tracked orders and their plans, in a heap by due time.
@@ -33,12 +66,14 @@ class Book:
     is the order's current `plan.due` and the order is not being polled.
     """
 
-    __slots__ = ("_heap", "orders", "rules")
+    __slots__ = ("_heap", "last_answer", "orders", "rules")
 
     def __init__(self, rules: Schedule) -> None:
         self.rules = rules
         self.orders: dict[int, Entry] = {}
         self._heap: list[tuple[float, int]] = []
+        self.last_answer = float("-inf")
+        """When the panel last answered a status request of this book's orders."""
 
     @property
     def first_due(self) -> float | None:
@@ -59,6 +94,62 @@ class Book:
         entry.plan = plan
         entry.polling = False
         heapq.heappush(self._heap, (plan.due, key))
+
+    def apply(
+        self, results: Mapping[int, OrderStatus | BaseException], now: float
+    ) -> Report:
+        """Record what a poll at `now` answered: next plans, changes, endings."""
+        report = Report()
+        if any(isinstance(v, OrderStatus | OrderError) for v in results.values()):
+            self.last_answer = now
+        for key, answer in results.items():
+            entry = self.orders.get(key)
+            if entry is None or not entry.polling:
+                continue  # untracked while its poll was in flight
+            entry.polling = False
+            if isinstance(answer, OrderStatus):
+                seen = (answer.status, answer.remains, answer.start_count)
+                changed = seen != entry.seen
+                entry.seen = seen
+                if changed:
+                    report.updates.append(answer)
+                if answer.is_final:
+                    self._end(report, key, answer, told=changed)
+                    continue
+                step = Outcome.CHANGED if changed else Outcome.UNCHANGED
+            elif isinstance(answer, OrderError):
+                if not answer.missing:
+                    self._end(report, key, answer)
+                    continue
+                step = Outcome.MISSING
+            elif classify_failure(answer) is Failure.FATAL:
+                report.fatal = answer
+                return report
+            else:
+                report.failed.append(key)
+                report.error = answer
+                step = Outcome.FAILED
+            plan = self.rules.after(entry.plan, now, step, last_answer=self.last_answer)
+            if isinstance(plan, Ending):
+                self._end(report, key, ending_error(key, plan, answer, self.rules))
+                continue
+            self.plan(entry, key, plan)
+            if report.soonest is None or plan.due < report.soonest:
+                report.soonest = plan.due
+        return report
+
+    def _end(
+        self,
+        report: Report,
+        key: int,
+        outcome: OrderStatus | OrderError,
+        *,
+        told: bool = False,
+    ) -> None:
+        del self.orders[key]
+        if not told:
+            report.updates.append(outcome)
+        report.ended.append((key, outcome))
 
     def clear(self) -> None:
         self.orders.clear()
@@ -110,3 +201,32 @@ class Book:
         for item in passed:
             heapq.heappush(heap, item)
         return riders
+
+
+async def fetch(
+    statuses: Batcher[int, OrderStatus], alone: Load | None, keys: list[int]
+) -> dict[int, OrderStatus | BaseException]:
+    """
+    One request's answers per order; a request failing whole gives each its error.
+
+    Orders under suspicion go through `alone` (the loader itself), as the
+    batcher would merge them back into full requests with healthy ones.
+    """
+    try:
+        if alone is None:
+            return await statuses.load_many(keys)
+        answers = await alone(keys)
+    except Exception as exc:  # each order gets the failure of its request
+        return dict.fromkeys(keys, exc)
+    return {key: answers.get(key) or missing_order(key) for key in keys}
+
+
+def ending_error(key: int, ending: Ending, last: object, rules: Schedule) -> OrderError:
+    """What an order dropped for `ending` is reported as."""
+    if ending is Ending.MISSING:
+        return missing_order(key)
+    if ending is Ending.TIMEOUT:
+        return OrderError(key, f"not final {rules.timeout:g} s after it was tracked")
+    error = OrderError(key, f"every status request with this order failed: {last}")
+    error.__cause__ = last if isinstance(last, BaseException) else None
+    return error

@@ -41,11 +41,12 @@ The rules:
 - Poison isolation: an order whose request failed as a whole goes next in a
   request of at most `capacity >> failures` ids (100, 50, 25, 12, 6, 3, 1),
   with other orders at the same level only, never as a rider; any answer
-  resets `failures`. Past the first halving a failure counts only if the
-  panel answered some request since the order's previous poll (`last_answer`),
-  so an outage halves batches once and drops nothing. An order that then
-  fails alone `LONE_FAILURES` (3) times is dropped: `Ending.POISON` (with 100
-  ids a request: 9 failed polls in a row, 6 halvings then 3 alone).
+  resets `failures`. Between the first halving and being alone, a failure
+  counts only if the panel answered some request since the order's previous
+  poll (`last_answer`), so an outage halves batches once and drops nothing.
+  An order that fails alone `LONE_FAILURES` (3) times is dropped:
+  `Ending.POISON` (with 100 ids a request: 9 failed polls in a row, 6
+  halvings then 3 alone).
 - Missing: an order the panel leaves out of `MAX_MISSES` (3) answers in a row
   is dropped: `Ending.MISSING`.
 - Timeout: with `timeout`, an order not final `timeout` seconds after it was
@@ -246,8 +247,12 @@ class Schedule:
                 return Ending.MISSING
         elif outcome is Outcome.FAILED:
             misses = plan.misses
-            proof = last_answer >= plan.due - plan.interval
-            failures = plan.failures + (1 if plan.failures == 0 or proof else 0)
+            counts = (
+                plan.failures == 0
+                or plan.failures >= self.lone_level
+                or last_answer >= plan.due - plan.interval  # since its last poll
+            )
+            failures = plan.failures + counts
             if failures >= self.lone_level + LONE_FAILURES:
                 return Ending.POISON
         due = now + interval

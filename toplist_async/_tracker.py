@@ -10,12 +10,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict
 
 from ._arguments import order_id
-from ._exceptions import ClientClosedError, OrderError, ToplistError
-from ._loaders import missing_order
+from ._exceptions import ClientClosedError, ToplistError
 from ._models import OrderStatus
-from ._rounds import Book
-from ._schedule import Ending, Failure, Outcome, Schedule, classify_failure
-from ._updates import Update, Updates
+from ._rounds import Book, fetch
+from ._schedule import Schedule
+from ._updates import Update, Updates, Waiters
 
 if TYPE_CHECKING:
     from ._client import ToplistClient
@@ -107,12 +106,11 @@ class OrderTracker:
         self._sleep = sleep
         self._book = Book(rules)
         self._orders = self._book.orders
-        self._waiters: dict[int, list[asyncio.Future[OrderStatus]]] = {}
+        self._waiters = Waiters()
         self._updates = Updates(keeping=stop_when_idle)
         self._scheduler: asyncio.Task[None] | None = None
         self._parked_until: float | None = None
         self._polls: set[asyncio.Task[None]] = set()
-        self._last_answer = float("-inf")
         self._closed = False
         for order in orders:
             self.track(order)
@@ -136,24 +134,14 @@ class OrderTracker:
         """Stop following an order; its `wait()` callers get a `ToplistError`."""
         key = order_id(order)
         if self._orders.pop(key, None) is not None:
-            self._settle(key, ToplistError(f"order {key} is no longer tracked"))
+            self._waiters.settle(key, ToplistError(f"order {key} is no longer tracked"))
             self._idle_check()
 
     async def wait(self, order: int) -> OrderStatus:
         """Follow `order` (if not yet) and return its final status."""
         key = order_id(order)
         self.track(key)
-        future: asyncio.Future[OrderStatus] = asyncio.get_running_loop().create_future()
-        waiters = self._waiters.setdefault(key, [])
-        waiters.append(future)
-        try:
-            return await future
-        finally:
-            # A waiter that left (cancelled) lets go of its future at once.
-            if not future.done() and future in waiters:
-                waiters.remove(future)
-                if not waiters and self._waiters.get(key) is waiters:
-                    del self._waiters[key]
+        return await self._waiters.wait(key)
 
     def __aiter__(self) -> AsyncIterator[Update]:
         self._updates.claim()
@@ -199,8 +187,7 @@ class OrderTracker:
         tasks = [task for task in tasks if task is not current]
         for task in tasks:
             task.cancel()
-        for key in list(self._waiters):
-            self._settle(key, waiters_get)
+        self._waiters.settle_all(waiters_get)
         self._book.clear()
         self._updates.end(consumer_gets)
         return tasks
@@ -251,92 +238,21 @@ class OrderTracker:
         self._idle_check()
 
     async def _poll(self, keys: list[int], alone: bool) -> None:
-        results: dict[int, OrderStatus | BaseException]
-        try:
-            if alone:
-                # Suspected orders bypass the batcher: it would merge them
-                # back into full requests with healthy ones.
-                answers = await self._load_alone(keys)
-                results = {key: answers.get(key) or missing_order(key) for key in keys}
-            else:
-                results = await self._statuses.load_many(keys)
-        except Exception as exc:  # each order gets its failure
-            results = dict.fromkeys(keys, exc)
-        now = self._clock()
-        if any(
-            isinstance(value, OrderStatus | OrderError) for value in results.values()
-        ):
-            self._last_answer = now
-        failed: list[int] = []
-        error: BaseException | None = None
-        soonest = float("inf")
-        for key, outcome in results.items():
-            entry = self._orders.get(key)
-            if entry is None or not entry.polling:
-                continue  # untracked while its poll was in flight
-            entry.polling = False
-            if isinstance(outcome, OrderStatus):
-                seen = (outcome.status, outcome.remains, outcome.start_count)
-                changed = seen != entry.seen
-                entry.seen = seen
-                if changed:
-                    self._updates.put(outcome)
-                if outcome.is_final:
-                    self._finish(key, outcome, emitted=changed)
-                    continue
-                step = Outcome.CHANGED if changed else Outcome.UNCHANGED
-            elif isinstance(outcome, OrderError):
-                if not outcome.missing:
-                    self._finish(key, outcome)
-                    continue
-                step = Outcome.MISSING
-            elif isinstance(outcome, ClientClosedError):
-                self._stop(outcome, None)
-                return
-            elif classify_failure(outcome) is Failure.FATAL:
-                self._fail(outcome)
-                return
-            else:
-                failed.append(key)
-                error = outcome
-                step = Outcome.FAILED
-            plan = self._book.rules.after(
-                entry.plan, now, step, last_answer=self._last_answer
-            )
-            if isinstance(plan, Ending):
-                self._finish(key, self._ended(key, plan, outcome))
-                continue
-            self._book.plan(entry, key, plan)
-            soonest = min(soonest, plan.due)
-        if soonest < float("inf"):
-            self._rearm(soonest)
-        if error is not None:
+        loader = self._load_alone if alone else None
+        results = await fetch(self._statuses, loader, keys)
+        report = self._book.apply(results, self._clock())
+        for update in report.updates:
+            self._updates.put(update)
+        for key, outcome in report.ended:
+            self._waiters.settle(key, outcome)
+        if isinstance(report.fatal, ClientClosedError):
+            self._stop(report.fatal, None)  # the client closed: a quiet end
+        elif report.fatal is not None:
+            self._fail(report.fatal)
+        elif report.soonest is not None:
+            self._rearm(report.soonest)
+        if report.error is not None and not self._closed:
             try:
-                self._on_error(error, failed)
+                self._on_error(report.error, report.failed)
             except Exception as exc:  # it ends tracking, loudly
                 self._fail(exc)
-
-    def _ended(self, key: int, ending: Ending, last: object) -> OrderError:
-        if ending is Ending.MISSING:
-            return missing_order(key)
-        if ending is Ending.TIMEOUT:
-            message = f"not final {self._book.rules.timeout:g} s after it was tracked"
-            return OrderError(key, message)
-        error = OrderError(key, f"every status request with this order failed: {last}")
-        error.__cause__ = last if isinstance(last, BaseException) else None
-        return error
-
-    def _finish(self, key: int, outcome: Update, *, emitted: bool = False) -> None:
-        del self._orders[key]
-        if not emitted:
-            self._updates.put(outcome)
-        self._settle(key, outcome)
-
-    def _settle(self, key: int, outcome: object) -> None:
-        for future in self._waiters.pop(key, ()):
-            if future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The updates a tracker hands to its one consumer: at most the latest per order."""
+"""What a tracker hands out: updates to its one consumer, final answers to waiters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from ._exceptions import OrderError
 from ._models import OrderStatus
 
-__all__ = ["Update", "Updates"]
+__all__ = ["Update", "Updates", "Waiters"]
 
 Update = OrderStatus | OrderError
 
@@ -76,3 +76,43 @@ class Updates:
                 return
             self._ready.clear()
             await self._ready.wait()
+
+
+class Waiters:
+    """The futures of `wait()` callers, per order; one that leaves takes its own."""
+
+    __slots__ = ("_futures",)
+
+    def __init__(self) -> None:
+        self._futures: dict[int, list[asyncio.Future[OrderStatus]]] = {}
+
+    def __len__(self) -> int:
+        return sum(map(len, self._futures.values()))
+
+    async def wait(self, key: int) -> OrderStatus:
+        """Wait until `settle(key, ...)`."""
+        future: asyncio.Future[OrderStatus] = asyncio.get_running_loop().create_future()
+        futures = self._futures.setdefault(key, [])
+        futures.append(future)
+        try:
+            return await future
+        finally:
+            if self._futures.get(key) is futures:  # left before being settled
+                futures.remove(future)
+                if not futures:
+                    del self._futures[key]
+
+    def settle(self, key: int, outcome: OrderStatus | BaseException) -> None:
+        """Give `outcome` (a final status, or an error to raise) to `key`'s waiters."""
+        for future in self._futures.pop(key, ()):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def settle_all(self, error: BaseException) -> None:
+        """Every waiter raises `error`."""
+        for key in list(self._futures):
+            self.settle(key, error)
