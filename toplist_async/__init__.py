@@ -29,6 +29,7 @@ from ._exceptions import (
 )
 from ._logs import setup_logging as _setup_logging
 from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
+from ._ratelimit import RateLimiter
 from ._refill_models import RefillResult, RefillState, RefillStatus
 from ._stats import ClientStats
 from ._tracker import OrderTracker, TrackerOptions
@@ -55,6 +56,7 @@ __all__ = [
     "OrderStatus",
     "OrderTracker",
     "PartialBatchError",
+    "RateLimiter",
     "RateLimitError",
     "RefillError",
     "RefillResult",

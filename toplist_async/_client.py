@@ -29,7 +29,7 @@ from ._exceptions import (
 )
 from ._loaders import load_cancels, load_statuses, missing_order, outcomes
 from ._models import Balance, CancelResult, OrderStatus, Service
-from ._ratelimit import TokenBucket
+from ._ratelimit import RateLimiter, TokenBucket
 from ._refill_calls import RefillCalls
 from ._retry import RetryPolicy, is_transient, is_unsent
 from ._stats import ClientStats, StatsCounter
@@ -54,7 +54,9 @@ class ToplistClient(RefillCalls):
     `retry_deadline` seconds have passed since the first attempt. `auth` says
     where the key goes (the body's `key` field, an `Authorization: Bearer`
     header, or both) and `encoding` how the body is sent. `rate_limit`
-    (requests per minute, off by default) paces every request of the client.
+    (requests per minute, off by default) paces every request of the client;
+    a `RateLimiter` instead, such as `toplist_async.redis.RedisRateLimit`,
+    paces it together with other clients.
     A `session` you pass is used and never closed. Plain `http://` is refused
     for hosts other than loopback unless `allow_http` is set, because the key
     would travel in clear text.
@@ -75,7 +77,7 @@ class ToplistClient(RefillCalls):
         max_in_flight: int = 8,
         max_pending: int = 100_000,
         retry_deadline: float = 60.0,
-        rate_limit: float | None = None,
+        rate_limit: float | RateLimiter | None = None,
         allow_http: bool = False,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("TOPLIST_API_KEY")
@@ -98,7 +100,11 @@ class ToplistClient(RefillCalls):
             max_retries=max_retries,
             deadline=retry_deadline,
             stats=self._stats,
-            bucket=TokenBucket(rate_limit) if rate_limit is not None else None,
+            bucket=(
+                rate_limit
+                if rate_limit is None or isinstance(rate_limit, RateLimiter)
+                else TokenBucket(rate_limit)
+            ),
         )
         batching: dict[str, Any] = {
             "on_missing": missing_order,

@@ -4,8 +4,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
-__all__ = ["TokenBucket"]
+__all__ = ["RateLimiter", "TokenBucket"]
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """
+    What `ToplistClient(rate_limit=...)` accepts besides a number per minute.
+
+    Implement it to pace a client by something other than its own token bucket,
+    for example one limit shared by a fleet of processes
+    (`toplist_async.redis.RedisRateLimit`).
+    """
+
+    async def acquire(self, sleep: Callable[[float], Awaitable[None]]) -> float:
+        """
+        Wait with `sleep` until the caller may send one request; return the wait.
+
+        Callers are served in arrival order; one cancelled while it waits gives
+        its turn back.
+        """
+        ...
+
+    def give_back(self) -> None:
+        """Return the turn just acquired: a 429 pause began while its caller waited."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """
+        The panel answered 429 and asked for `seconds` of quiet.
+
+        The client holds its own requests back by itself; a limiter shared with
+        other clients holds theirs back too.
+        """
+        ...
 
 
 class TokenBucket:
@@ -52,6 +86,9 @@ class TokenBucket:
     def give_back(self) -> None:
         """Return a token whose caller left before using it."""
         self._tokens += 1.0
+
+    async def pause(self, seconds: float) -> None:
+        """Nothing to do: the client pauses itself, and this bucket serves it alone."""
 
     async def acquire(self, sleep: Callable[[float], Awaitable[None]]) -> float:
         """Wait for a token with `sleep`; return the seconds waited."""

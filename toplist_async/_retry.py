@@ -29,7 +29,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
-from ._ratelimit import TokenBucket
+from ._ratelimit import RateLimiter
 from ._stats import StatsCounter
 
 __all__ = ["RetryPolicy", "failure_reason", "is_transient", "is_unsent", "sleep"]
@@ -91,7 +91,7 @@ class RetryPolicy:
         initial_delay: float = 0.5,
         max_delay: float = 8.0,
         max_retry_after: float = 60.0,
-        bucket: TokenBucket | None = None,
+        bucket: RateLimiter | None = None,
     ) -> None:
         if max_retries < 0:
             msg = f"max_retries must be 0 or more, not {max_retries}"
@@ -162,7 +162,8 @@ class RetryPolicy:
         try:
             return await attempt()
         except RateLimitError as exc:
-            self._pause(exc)
+            if self._pause(exc) and self._bucket is not None:
+                await self._bucket.pause(exc.retry_after or 0.0)
             raise
 
     async def _pace(self) -> None:
@@ -183,16 +184,17 @@ class RetryPolicy:
             if self._bucket is not None:
                 self._bucket.give_back()
 
-    def _pause(self, exc: RateLimitError) -> None:
+    def _pause(self, exc: RateLimitError) -> bool:
+        """Pause the client for the 429's wait; False when the wait is not honoured."""
         wait = exc.retry_after
-        if wait is not None and 0 < wait <= self.max_retry_after:
-            until = time.monotonic() + wait
-            if until > self._paused_until:
-                self._paused_until = until
-                self._stats.rate_limit_pauses += 1
-                logger.info(
-                    "every request waits %.1f s: the panel answered HTTP 429", wait
-                )
+        if wait is None or not 0 < wait <= self.max_retry_after:
+            return False
+        until = time.monotonic() + wait
+        if until > self._paused_until:
+            self._paused_until = until
+            self._stats.rate_limit_pauses += 1
+            logger.info("every request waits %.1f s: the panel answered HTTP 429", wait)
+        return True
 
     def _wait(self, state: _t.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
