@@ -365,9 +365,9 @@ async def test_add_passes_options_and_extra_fields(
         "https://example.com/p/9",
         3,
     )
-    assert order.extra == {
-        "interval": 5,
-        "runs": 2,
+    assert order.extra == {  # form fields, as the wire carries them
+        "interval": "5",
+        "runs": "2",
         "comments": "nice\nwow",
         "note": "a=b",
     }

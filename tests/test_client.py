@@ -83,10 +83,10 @@ HAPPY_PATHS = [
         {
             "action": "add",
             "key": API_KEY,
-            "service": 1,
+            "service": "1",
             "link": "http://example.com",
-            "quantity": 100,
-            "interval": 60,
+            "quantity": "100",
+            "interval": "60",
         },
         {"order_id": 123},
         123,

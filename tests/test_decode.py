@@ -66,13 +66,13 @@ async def test_spec_add_through_client(
         service=1, link="http://example.com", quantity=100, interval=60
     )
     assert order == 123
-    assert scripted.received == [
+    assert scripted.received == [  # form fields, the default encoding
         {
             "action": "add",
-            "service": 1,
+            "service": "1",
             "link": "http://example.com",
-            "quantity": 100,
-            "interval": 60,
+            "quantity": "100",
+            "interval": "60",
             "key": API_KEY,
         }
     ]

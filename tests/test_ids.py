@@ -240,20 +240,23 @@ async def test_add_refuses_a_bad_service_id(
 COMMENTS = "Great video!\nLove it\r\nthird line"
 
 
-async def test_add_json_body(scripted: ScriptedPanel, client: ToplistClient) -> None:
+async def test_add_json_body(scripted: ScriptedPanel) -> None:
     """The JSON body drops None values, keeps newlines, joins lists one per line
     and passes extra fields through."""
-    order = await client.add(
-        service=7,
-        link="https://example.com/post",
-        quantity=None,
-        interval=None,
-        runs=None,
-        comments=COMMENTS,
-        usernames=["alice", "bob", "carol"],
-        answer_number=2,
-        hashtag=None,
-    )
+    scripted.handler = panel
+    client = ToplistClient(API_KEY, base_url=scripted.base_url, encoding="json")
+    async with client:
+        order = await client.add(
+            service=7,
+            link="https://example.com/post",
+            quantity=None,
+            interval=None,
+            runs=None,
+            comments=COMMENTS,
+            usernames=["alice", "bob", "carol"],
+            answer_number=2,
+            hashtag=None,
+        )
     assert order == 99
     assert scripted.received == [
         {

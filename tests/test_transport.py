@@ -61,8 +61,9 @@ def _json(payload: object, status: int = 200) -> web.Response:
 # --- what goes on the wire ------------------------------------------------------
 
 
-async def test_posts_json_to_base_url_with_accept_json(scripted: ScriptedPanel) -> None:
-    """A call is one POST to exactly base_url, JSON body with action and key."""
+async def test_posts_form_to_base_url_with_accept_json(scripted: ScriptedPanel) -> None:
+    """A call is one POST to exactly base_url, a form body (the default, which
+    every panel of the family reads) with action and key."""
     seen: list[tuple[str, str]] = []
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.Response:
@@ -76,7 +77,7 @@ async def test_posts_json_to_base_url_with_accept_json(scripted: ScriptedPanel) 
     assert scripted.received == [{"action": "balance", "key": API_KEY}]
     headers = scripted.headers[0]
     assert headers["Accept"] == "application/json"
-    assert headers["Content-Type"].startswith("application/json")
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert "Authorization" not in headers
 
 
@@ -134,7 +135,8 @@ async def test_form_encoding_sends_form_fields(scripted: ScriptedPanel) -> None:
 
 
 async def test_wire_exact_request_with_aioresponses() -> None:
-    """The request is a POST to base_url with redirects off and an exact JSON body."""
+    """The request is a POST to base_url with redirects off and an exact JSON body
+    when `encoding="json"`."""
     base_url = "https://panel.example/api/v2"
     calls: list[tuple[URL, dict[str, Any]]] = []
 
@@ -148,7 +150,8 @@ async def test_wire_exact_request_with_aioresponses() -> None:
             callback=callback,
             response_class=MockResponse,
         )
-        async with ToplistClient(API_KEY, base_url=base_url) as client:
+        client = ToplistClient(API_KEY, base_url=base_url, encoding="json")
+        async with client:
             order = await client.add(service=5, link="https://x.example/1", quantity=10)
     assert order == 77
     [(url, kwargs)] = calls

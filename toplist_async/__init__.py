@@ -9,6 +9,7 @@ Everything public is importable from here; the `_modules` are private.
 """
 
 from ._client import DEFAULT_BASE_URL, ToplistClient
+from ._dialect import Dialect
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -48,6 +49,7 @@ __all__ = [
     "ClientClosedError",
     "ClientStats",
     "DEFAULT_BASE_URL",
+    "Dialect",
     "InsufficientFundsError",
     "InternalServerError",
     "OrderError",

@@ -19,6 +19,7 @@ from ._decode import (
     to_order_id,
     to_services,
 )
+from ._dialect import Dialect
 from ._exceptions import (
     APIConnectionError,
     ClientClosedError,
@@ -46,14 +47,17 @@ class ToplistClient(RefillCalls):
     Async client for the toplistbot SMM API v2 and the panels of its family.
 
     Use it as an async context manager, or call `aclose()` when done. One client
-    can be shared by any number of tasks: concurrent `status()` and `cancel()`
-    calls are merged into requests of up to `max_batch_size` ids.
+    can be shared by any number of tasks: concurrent `status()`, `cancel()`,
+    `refill()` and `refill_status()` calls are merged into requests of up to
+    `max_batch_size` ids.
 
     `api_key` defaults to `$TOPLIST_API_KEY`. `timeout` bounds each request and
     `max_retries` the retries after the first attempt; no retry starts once
     `retry_deadline` seconds have passed since the first attempt. `auth` says
-    where the key goes (the body's `key` field, an `Authorization: Bearer`
-    header, or both) and `encoding` how the body is sent. `rate_limit`
+    where the key goes (the body's key field, an `Authorization: Bearer`
+    header, or both), `encoding` how the body is sent (`"form"`, which every
+    panel of the family reads, or `"json"`) and `dialect` how the panel spells
+    its requests (key field, action names, one id or several). `rate_limit`
     (requests per minute, off by default) paces every request of the client;
     a `RateLimiter` instead, such as `toplist_async.redis.RedisRateLimit`,
     paces it together with other clients.
@@ -71,7 +75,8 @@ class ToplistClient(RefillCalls):
         max_retries: int = 2,
         session: aiohttp.ClientSession | None = None,
         auth: Auth = "body",
-        encoding: Encoding = "json",
+        encoding: Encoding = "form",
+        dialect: Dialect | None = None,
         batch_window: float = 0.002,
         max_batch_size: int = 100,
         max_in_flight: int = 8,
@@ -95,6 +100,7 @@ class ToplistClient(RefillCalls):
             auth=auth,
             encoding=encoding,
             session=session,
+            dialect=dialect,
         )
         self._retry = RetryPolicy(
             max_retries=max_retries,

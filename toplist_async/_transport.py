@@ -22,6 +22,7 @@ import msgspec
 from ._apikey import ApiKey, clear_frames
 from ._classifier import raise_for_answer
 from ._decode import NotJSON, decode_as, decode_json, unwrap_success
+from ._dialect import Dialect
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -83,6 +84,7 @@ class Transport:
         auth: Auth,
         encoding: Encoding,
         session: aiohttp.ClientSession | None,
+        dialect: Dialect | None = None,
     ) -> None:
         if auth not in ("body", "bearer", "both"):
             msg = f"auth must be 'body', 'bearer' or 'both', not {auth!r}"
@@ -94,6 +96,7 @@ class Transport:
         self.base_url = base_url
         self.auth: Auth = auth
         self.encoding: Encoding = encoding
+        self.dialect = Dialect() if dialect is None else dialect
         # `connect` (which includes waiting for a pooled connection) stays
         # below `total`, so a request that never left times out as unsent.
         self._timeout = aiohttp.ClientTimeout(
@@ -123,9 +126,10 @@ class Transport:
         return self._session
 
     def _encode(self, action: str, fields: Mapping[str, Any]) -> bytes:
-        body: dict[str, Any] = {**fields, "action": action}
+        wire_action, body = self.dialect.request(action, fields)
+        body["action"] = wire_action
         if self.auth != "bearer":
-            body["key"] = self._key.value
+            body[self.dialect.key_field] = self._key.value
         if self.encoding == "json":
             return msgspec.json.encode(body)
         return urlencode(body).encode()  # booleans are 1/0 already (_arguments)

@@ -8,6 +8,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from .._dialect import Dialect
 from ._actions import Actions
 from ._clock import SimClock
 from ._faults import Fault, Faults, parse_faults
@@ -67,9 +68,14 @@ class FakePanel:
     answers API errors with HTTP 200 and `{"error": ...}`; `foreign_order_mode`
     decides whether another account's id in `status` fails the whole request
     ("whole_request", 403) or only that id ("per_order"). `rate_limit` allows
-    each key that many requests in any minute. `faults` (a `parse_faults()`
-    spec or `Fault` rules) and `panel.faults` inject failures, drawn from
-    `seed`.
+    each key that many requests in any minute. `dialect` (a client
+    `Dialect`) makes the panel read requests as a panel of that dialect does:
+    the key from `key_field`, renamed actions, a lone id only in its
+    `one_id_fields` field and several only under `many_actions` (other
+    spellings get `{"error": "order id(s) required"}`). `form_only` reads form
+    bodies only, as PHP panels do: a JSON body arrives empty, keyless.
+    `faults` (a `parse_faults()` spec or `Fault` rules) and `panel.faults`
+    inject failures, drawn from `seed`.
     """
 
     def __init__(
@@ -92,6 +98,8 @@ class FakePanel:
         seed_orders: int = 0,
         seed_orders_key: str | None = None,
         faults: str | Iterable[Fault] = (),
+        dialect: Dialect | None = None,
+        form_only: bool = False,
     ) -> None:
         self._clock = SimClock(speed)
         self._state = PanelState(
@@ -119,6 +127,8 @@ class FakePanel:
             actions=actions,
             faults=self.faults,
             throttle=None if rate_limit is None else Throttle(rate_limit),
+            dialect=dialect,
+            form_only=form_only,
         )
         self.orders: Mapping[int, Order] = _Orders(self._state)
         """Every order by id, read at the current simulated time."""

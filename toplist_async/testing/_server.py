@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import msgspec
 from aiohttp import web
 
+from .._dialect import Dialect
 from ._actions import Actions
+from ._dialect import to_convention
 from ._faults import Fault, Faults
 from ._models import RequestRecord
 from ._state import PanelState
@@ -36,8 +38,14 @@ class _Seen:
     ids: tuple[int, ...] = ()
 
 
-async def _read_fields(request: web.Request) -> dict[str, object]:
-    """Return the body's fields, from JSON or a form; nonsense reads as empty."""
+async def _read_fields(request: web.Request, form_only: bool) -> dict[str, object]:
+    """Return the body's fields, from JSON or a form; nonsense reads as empty.
+
+    A `form_only` panel reads form fields only, as PHP's `$_POST` does: a JSON
+    body arrives empty.
+    """
+    if form_only and not request.content_type.endswith("form-urlencoded"):
+        return {}
     if request.content_type.endswith("json"):
         try:
             data = msgspec.json.decode(await request.read())
@@ -78,7 +86,11 @@ class Handler:
         actions: Actions,
         faults: Faults,
         throttle: Throttle | None,
+        dialect: Dialect | None = None,
+        form_only: bool = False,
     ) -> None:
+        self._dialect = Dialect() if dialect is None else dialect
+        self._form_only = form_only
         self._state = state
         self._wire = wire
         self._actions = actions
@@ -123,13 +135,15 @@ class Handler:
             response.headers["Allow"] = "POST"
             return response
         arrived = time.monotonic()
-        fields = await _read_fields(request)
+        fields, refusal = to_convention(
+            self._dialect, await _read_fields(request, self._form_only)
+        )
         action = fields.get("action")
         action = action if isinstance(action, str) and action else None
         fault = self._faults.pick(action)
         seen = _Seen()
         try:
-            return await self._serve(request, fields, action, fault, seen)
+            return await self._serve(request, fields, action, fault, seen, refusal)
         finally:
             # Also runs when a slow answer is cancelled because the client left.
             self._record(action, fault, seen, arrived)
@@ -141,14 +155,15 @@ class Handler:
         action: str | None,
         fault: Fault | None,
         seen: _Seen,
+        refusal: str | None,
     ) -> web.StreamResponse:
         if fault is None:
-            return self._send(seen, *self._run(request, fields, action, seen))
+            return self._send(seen, *self._run(request, fields, action, seen, refusal))
         if fault.kind in _INSTEAD:
             return self._instead(request, fault, seen)
         if fault.kind in ("latency", "slow"):
             await asyncio.sleep(fault.seconds or 0)
-        reply, headers = self._run(request, fields, action, seen)
+        reply, headers = self._run(request, fields, action, seen, refusal)
         if fault.kind == "truncated":
             reply = Reply(200, reply.body[: len(reply.body) // 2])
         elif fault.kind == "add_lost":
@@ -165,8 +180,12 @@ class Handler:
         fields: dict[str, object],
         action: str | None,
         seen: _Seen,
+        refusal: str | None,
     ) -> tuple[Reply, dict[str, str]]:
-        """Throttle, authenticate and run the action, as the real panel does."""
+        """Throttle, authenticate and run the action, as the real panel does.
+
+        `refusal` is the dialect's answer to a request it cannot read.
+        """
         key = _bearer(request) or fields.get("key")
         account = self._state.account(key if isinstance(key, str) else None)
         headers: dict[str, str] = {}
@@ -178,6 +197,8 @@ class Handler:
         if account is None:
             return self._wire.unauthenticated(), headers
         seen.account = account.id
+        if refusal is not None:
+            return self._wire.error(refusal), headers
         reply, seen.ids = self._actions.dispatch(action, account, fields)
         return reply, headers
 
