@@ -144,6 +144,18 @@ def test_a_dialect_cannot_be_changed_afterwards() -> None:
         dialect.one_id_fields["status"] = "id"  # type: ignore[index]
 
 
+async def test_a_field_no_form_can_carry_is_refused_before_sending(
+    scripted: ScriptedPanel,
+) -> None:
+    """Form encoding would send an object's repr: it is refused instead."""
+    async with client_for(scripted, Dialect()) as client:
+        with pytest.raises(TypeError, match="'extra'"):
+            await client.add(service=1, link="https://x.test/p", extra=object())
+        with pytest.raises(TypeError):
+            await client.add(service=1, link="https://x.test/p", tags=[{"a": 1}])
+    assert scripted.received == []
+
+
 # --- FakePanel speaks them too -------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 __all__ = ["order_fields", "order_id", "order_ids"]
 
@@ -62,13 +63,26 @@ def order_fields(fields: Mapping[str, object]) -> dict[str, object]:
         msg = f"{', '.join(sorted(reserved))} cannot be set by the caller"
         raise ValueError(msg)
     return {
-        name: _wire_value(value) for name, value in fields.items() if value is not None
+        name: _wire_value(name, value)
+        for name, value in fields.items()
+        if value is not None
     }
 
 
-def _wire_value(value: object) -> object:
+# What a form field or a JSON scalar can carry without guessing: anything else
+# would go out as its repr under form encoding.
+_SCALARS = (str, int, float, Decimal)
+
+
+def _wire_value(name: str, value: object) -> object:
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple) and all(
+        isinstance(item, _SCALARS) for item in value
+    ):
         return "\n".join(str(item) for item in value)
-    return value
+    if isinstance(value, _SCALARS):
+        return value
+    kind = type(value).__name__
+    msg = f"field {name!r} must be a string, a number or a list of them, not {kind}"
+    raise TypeError(msg)
