@@ -41,6 +41,8 @@ SUBCOMMANDS = (
     "add",
     "status",
     "cancel",
+    "refill",
+    "refill-status",
     "watch",
     "demo",
     "fake-panel",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -23,6 +24,7 @@ from toplist_async import (
     ResponseValidationError,
     ToplistClient,
 )
+from toplist_async.cli import main
 
 LINK = "https://example.com/post/1"
 OAUTH_STYLE_FUNDS = (
@@ -274,3 +276,16 @@ async def test_cancel_error_object_is_still_refused(
     with pytest.raises(OrderError) as caught:
         await client.cancel(9)
     assert caught.value.message == "Incorrect order ID"
+
+
+async def test_cli_says_the_cdn_refused_not_the_key(
+    scripted: ScriptedPanel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripted.handler = respond(CLOUDFLARE_1020, status=403, content_type="text/plain")
+    argv = ["--base-url", scripted.base_url, "--api-key", "k" * 32, "balance"]
+    code = await asyncio.to_thread(main, argv)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "CDN refused the request" in err
+    assert "API key was never checked" in err
+    assert "--api-key" not in err

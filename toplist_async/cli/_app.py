@@ -18,12 +18,18 @@ from .._logs import StderrHandler, logger
 from .._version import __version__
 from ._commands import ADD_OPTIONS, COMMANDS, Command
 from ._errors import EPILOG, EXIT_CODES, Problem, describe
+from ._refill import refill, refill_status
 from ._screen import Screen
 from ._watch import watch
 
 __all__ = ["EXIT_CODES", "main"]
 
-_ALL_COMMANDS: dict[str, Command] = {**COMMANDS, "watch": watch}
+_ALL_COMMANDS: dict[str, Command] = {
+    **COMMANDS,
+    "watch": watch,
+    "refill": refill,
+    "refill-status": refill_status,
+}
 _ADD_HELP = {
     "link": ("URL", "the page, post or profile the order is for"),
     "quantity": ("N", "how many, within the service's min and max"),
@@ -128,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     ids = "order ids, space- or comma-separated"
     for name, text in (("status", "show orders' status"), ("cancel", "cancel orders")):
         command(name, text).add_argument("orders", nargs="+", metavar="ID", help=ids)
+    command("refill", "ask the panel to refill orders").add_argument(
+        "orders", nargs="+", metavar="ID", help=ids
+    )
+    command("refill-status", "show where refills stand").add_argument(
+        "refills", nargs="+", metavar="ID", help="refill ids, space- or comma-separated"
+    )
     watch_ = command("watch", "follow orders until every one is final")
     watch_.add_argument("orders", nargs="*", metavar="ID", help=f"{ids}; or stdin")
     watch_.add_argument(

@@ -10,11 +10,13 @@ from .._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    CDNBlockedError,
     InsufficientFundsError,
     InternalServerError,
     OrderError,
     OrderOutcomeUnknown,
     RateLimitError,
+    RefillError,
     ResponseValidationError,
     ToplistError,
 )
@@ -32,6 +34,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (ResponseValidationError, 8),
     (OrderOutcomeUnknown, 9),
     (OrderError, 10),
+    (RefillError, 10),
     (ToplistError, 1),
     (ValueError, 2),
     (TypeError, 2),
@@ -39,7 +42,8 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
 EPILOG = """exit codes: 0 ok, 1 other API error, 2 bad usage, 3 authentication,
 4 request refused (validation, funds), 5 rate limited, 6 connection or timeout,
 7 panel server error, 8 unreadable answer, 9 order outcome unknown,
-10 some orders refused (status/cancel), 130 interrupted"""
+10 some orders refused (status/cancel/refill) or refills (refill-status),
+130 interrupted"""
 
 
 def exit_code(exc: BaseException) -> int:
@@ -125,6 +129,13 @@ def _words(exc: BaseException, timeout: float, tries: int) -> tuple[str, str | N
         return (
             "the order may have been placed, but its answer was lost",
             "look for it in the panel's order list before placing it again",
+        )
+    if isinstance(exc, CDNBlockedError):
+        return (
+            "the panel's CDN refused the request (HTTP 403); the API key was "
+            "never checked",
+            "the block is about this machine's IP address or traffic: try "
+            "another network, or ask the panel to allow it",
         )
     if isinstance(exc, APIError):
         return f"the panel answered HTTP {status}: {said}", None

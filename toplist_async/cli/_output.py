@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from .._exceptions import OrderError
+from .._exceptions import OrderError, RefillError
 from .._models import OrderStatus
 
 __all__ = ["cell", "json_text", "money", "outcome_rows", "safe", "table"]
@@ -64,6 +64,8 @@ def json_text(value: object) -> str:
     def hook(obj: object) -> Any:
         if isinstance(obj, OrderError):
             return {"order_id": obj.order_id, "error": obj.message}
+        if isinstance(obj, RefillError):
+            return {"refill_id": obj.refill_id, "error": obj.message}
         raise NotImplementedError(type(obj))
 
     def money_as_text(obj: Any) -> Any:
