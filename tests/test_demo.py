@@ -70,6 +70,9 @@ async def test_demo_report_is_consistent(
     # Every order asked for was placed or is known to be in doubt, none lost.
     assert report["orders_placed"] + report["outcome_unknown"] == ORDERS
     assert report["outcome_unknown"] == (1 if faults else 0)  # add_lost, times=1
+    # An order in doubt is an error surfaced, never hidden among the placed.
+    surfaced = report["errors_handled"].get("OrderOutcomeUnknown", 0)
+    assert surfaced == report["outcome_unknown"]
     # Every placed order was followed to a final state.
     assert sum(report["final_states"].values()) == report["orders_placed"]
     assert set(report["final_states"]) <= {"completed", "partial", "canceled"}

@@ -56,7 +56,8 @@ def order_fields(fields: Mapping[str, object]) -> dict[str, object]:
     The fields of an `add` as they go on the wire.
 
     None values are left out, booleans become 1/0 and a list is sent one
-    entry per line (comments, usernames); `key` and `action` are refused.
+    entry per line (comments, usernames), so an entry may not hold a line
+    break; `key` and `action` are refused.
     """
     reserved = _RESERVED_FIELDS & fields.keys()
     if reserved:
@@ -80,7 +81,14 @@ def _wire_value(name: str, value: object) -> object:
     if isinstance(value, list | tuple) and all(
         isinstance(item, _SCALARS) for item in value
     ):
-        return "\n".join(str(item) for item in value)
+        entries = [str(item) for item in value]
+        for entry in entries:
+            # The panel splits the joined text on line breaks: an entry holding
+            # one would become two comments (or usernames).
+            if "\n" in entry or "\r" in entry:
+                msg = f"an entry of {name} contains a line break: {entry!r}"
+                raise ValueError(msg)
+        return "\n".join(entries)
     if isinstance(value, _SCALARS):
         return value
     kind = type(value).__name__

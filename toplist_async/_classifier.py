@@ -3,7 +3,8 @@ The one place where an HTTP status and a body become an exception.
 
 Panels report errors three ways: `{"error": ...}` with HTTP 200, the same with a
 4xx/5xx status, and Laravel's `{"message": ..., "errors": {...}}` bodies. The
-class is chosen from the status first, then from the panel's words.
+class is chosen from the status first (a 5xx is a server error whatever it
+says), then from the panel's words.
 """
 
 from __future__ import annotations
@@ -184,11 +185,13 @@ def raise_for_answer(
 def _error_for(
     status: int, headers: Mapping[str, str], message: str, body: Any
 ) -> APIError:
+    # The status decides first: a 5xx that says "too many requests" failed on
+    # the server, and taking it for a throttle would send an add again.
+    if status >= 500:
+        return InternalServerError(message, status_code=status, body=body)
     if status == 429 or _RATE_LIMIT_WORDS.search(message):
         wait = retry_after_seconds(headers, message)
         return RateLimitError(message, status_code=status, body=body, retry_after=wait)
-    if status >= 500:
-        return InternalServerError(message, status_code=status, body=body)
     errors = _field_errors(body)
     if _FUNDS_WORDS.search(message):
         return InsufficientFundsError(

@@ -13,29 +13,20 @@ import aiohttp
 import msgspec
 
 from ._arguments import order_fields, order_id, order_ids
+from ._base_url import check_base_url
 from ._batcher import Batcher
-from ._decode import (
-    to_balance,
-    to_order_id,
-    to_services,
-)
+from ._decode import to_balance, to_services
 from ._dialect import Dialect
-from ._exceptions import (
-    APIConnectionError,
-    ClientClosedError,
-    InternalServerError,
-    OrderError,
-    OrderOutcomeUnknown,
-    ResponseValidationError,
-)
+from ._exceptions import ClientClosedError, OrderError
 from ._loaders import load_cancels, load_statuses, missing_order, outcomes
 from ._models import Balance, CancelResult, OrderStatus, Service
+from ._placing import place_order
 from ._ratelimit import RateLimiter, TokenBucket
 from ._refill_calls import RefillCalls
-from ._retry import RetryPolicy, is_transient, is_unsent
+from ._retry import RetryPolicy, is_transient
 from ._stats import ClientStats, StatsCounter
 from ._tracker import OrderTracker, TrackerOptions
-from ._transport import Auth, Encoding, Transport, check_base_url
+from ._transport import Auth, Encoding, Transport
 
 __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
 
@@ -61,6 +52,8 @@ class ToplistClient(RefillCalls):
     (requests per minute, off by default) paces every request of the client;
     a `RateLimiter` instead, such as `toplist_async.redis.RedisRateLimit`,
     paces it together with other clients.
+    At most `max_connections` requests are under way at once; more wait for a
+    free slot, and their `timeout` starts only once they have one.
     A `session` you pass is used and never closed. Plain `http://` is refused
     for hosts other than loopback unless `allow_http` is set, because the key
     would travel in clear text.
@@ -81,6 +74,7 @@ class ToplistClient(RefillCalls):
         max_batch_size: int = 100,
         max_in_flight: int = 8,
         max_pending: int = 100_000,
+        max_connections: int = 100,
         retry_deadline: float = 60.0,
         rate_limit: float | RateLimiter | None = None,
         allow_http: bool = False,
@@ -101,6 +95,7 @@ class ToplistClient(RefillCalls):
             encoding=encoding,
             session=session,
             dialect=dialect,
+            max_connections=max_connections,
         )
         self._retry = RetryPolicy(
             max_retries=max_retries,
@@ -232,11 +227,14 @@ class ToplistClient(RefillCalls):
 
         Extra fields of the service's type (`comments`, `usernames`,
         `answer_number`, ...) pass through; None values are not sent and a list
-        is sent one entry per line. It is retried only when the request surely
-        never reached the panel, or the panel's throttle refused it (429). If it
-        may have reached the panel, `OrderOutcomeUnknown` is raised: check the
-        panel before placing the order again. The same holds if you cancel the
-        call after its request was sent: the order may exist.
+        is sent one entry per line (an entry holding a line break is refused).
+        It is sent again only when the request surely never reached the panel,
+        or the panel's throttle refused it (429) without placing it; an answer
+        that carries an order id, whatever its status, returns that id. If the
+        order may have been placed (lost or unreadable answer, 5xx, 1xx, 3xx),
+        `OrderOutcomeUnknown` is raised: check the panel before placing the
+        order again. The same holds if you cancel the call after its request
+        was sent: the order may exist.
         """
         order = order_fields(
             {
@@ -248,20 +246,7 @@ class ToplistClient(RefillCalls):
                 **fields,
             }
         )
-        try:
-            return to_order_id(await self._send("add", order, is_unsent))
-        except (
-            APIConnectionError,
-            InternalServerError,
-            ResponseValidationError,
-        ) as exc:
-            if isinstance(exc, APIConnectionError) and not exc.request_sent:
-                raise
-            msg = (
-                f"the order may have been placed, but its answer was lost ({exc}); "
-                "check the panel before placing it again"
-            )
-            raise OrderOutcomeUnknown(msg, order=order) from exc
+        return await place_order(self._send, order)
 
     def status(self, order: int) -> Coroutine[Any, Any, OrderStatus]:
         """

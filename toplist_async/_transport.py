@@ -8,19 +8,19 @@ cap) lives here, so changing one is a one-line change.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
 
 from ._apikey import ApiKey, clear_frames
 from ._classifier import raise_for_answer
+from ._connections import Connections
 from ._decode import NotJSON, decode_as, decode_json, unwrap_success
 from ._dialect import Dialect
 from ._exceptions import (
@@ -48,30 +48,6 @@ _USER_AGENT = f"toplist_async/{__version__} aiohttp/{aiohttp.__version__}"
 _UNSENT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
-def check_base_url(base_url: str, *, allow_http: bool) -> str:
-    """Refuse URLs that would send the key in clear text to another machine."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"base_url must be an http(s) URL, not {base_url!r}"
-        raise ValueError(msg)
-    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
-        msg = (
-            f"refusing plain http to {parts.hostname}: the API key would travel "
-            "unencrypted; use https or pass allow_http=True"
-        )
-        raise ValueError(msg)
-    return base_url
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Transport:
     """Sends one action to the panel and returns its decoded, error-checked answer."""
 
@@ -84,6 +60,7 @@ class Transport:
         auth: Auth,
         encoding: Encoding,
         session: aiohttp.ClientSession | None,
+        max_connections: int = 100,
         dialect: Dialect | None = None,
     ) -> None:
         if auth not in ("body", "bearer", "both"):
@@ -102,8 +79,9 @@ class Transport:
         self._timeout = aiohttp.ClientTimeout(
             total=timeout, connect=min(timeout / 2, 10.0)
         )
-        self._session = session
-        self._owns_session = session is None
+        self._connections = Connections(
+            max_connections=max_connections, session=session
+        )
         self._closed = False
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
@@ -115,15 +93,10 @@ class Transport:
         else:
             self._headers["Content-Type"] = "application/x-www-form-urlencoded"
 
-    def _session_in_loop(self) -> aiohttp.ClientSession:
+    def _check_open(self) -> None:
         if self._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
-        if self._session is None:
-            # Created on first use so it binds to the running loop; reused for
-            # every request so connections are pooled.
-            self._session = aiohttp.ClientSession()
-        return self._session
 
     def _encode(self, action: str, fields: Mapping[str, Any]) -> bytes:
         wire_action, body = self.dialect.request(action, fields)
@@ -147,12 +120,16 @@ class Transport:
 
         A successful answer that fits the typed decoder `fast` is returned as
         it decodes; any other answer goes through the tolerant decoder and the
-        error classifier.
+        error classifier. Beyond `max_connections` requests at once, it waits
+        for a free slot first; `timeout` starts once it has one.
         """
-        session = self._session_in_loop()
+        self._check_open()
         self._in_flight += 1
         try:
-            return await self._post(session, action, fields, ids, fast)
+            async with self._connections.slots:
+                self._check_open()  # closed while waiting: never sent
+                session = self._connections.session(action)
+                return await self._post(session, action, fields, ids, fast)
         except BaseException as exc:
             # The frames below hold the body and the headers, hence the key.
             clear_frames(exc)
@@ -265,15 +242,14 @@ class Transport:
 
     async def aclose(self) -> None:
         """
-        Close the session this transport created; a caller's session stays open.
+        Close the sessions this transport created; a caller's session stays open.
 
         Requests under way (an `add`, say) are finished first, within their
-        timeout, so closing never turns a placed order into a lost answer.
+        timeout, so closing never turns a placed order into a lost answer;
+        requests still waiting for a free slot fail with `ClientClosedError`.
         """
         self._closed = True
         if self._in_flight:
             self._idle = asyncio.Event()
             await self._idle.wait()
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
+        await self._connections.aclose()

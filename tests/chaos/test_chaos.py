@@ -562,10 +562,11 @@ async def test_chaos(
                     ops += batch
                     # Only now, with nothing in flight, may the orders move on.
                     panel.advance(rng.uniform(0, 8))
-                session = client._transport._session  # white box: the client's own
-                assert session is not None
-                connector = session.connector
-                assert connector is not None
+                # White box: the client's own sessions, for reads and mutations.
+                pools = client._transport._connections
+                sessions = [pools._reads, pools._mutations]
+                connectors = [s.connector for s in sessions if s is not None]
+                assert len(connectors) == 2
                 # The reckoning, with the faults off: the client's own view.
                 panel.faults.clear()
                 truth = await client.status_many(sorted(panel.orders))
@@ -623,8 +624,8 @@ async def test_chaos(
     assert panel.reconcile(API_KEY)
 
     # -- nothing left behind ---------------------------------------------------------
-    assert session.closed
-    assert connector.closed
+    assert all(s is not None and s.closed for s in sessions)
+    assert all(c is not None and c.closed for c in connectors)
     assert client_sockets == []
     assert open_sockets(panel_port(base_url)) == []
     assert leftover_tasks == []

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from toplist_async import ToplistClient
 from toplist_async.testing import FakePanel, run, serve_forever
 
 
@@ -83,3 +86,26 @@ def test_run_rejects_a_bad_fault_spec(capsys: pytest.CaptureFixture[str]) -> Non
     error = capsys.readouterr().err
     assert "toplist fake-panel" in error
     assert "unknown fault kind 'explode'" in error
+
+
+async def test_serve_forever_reports_requests_on_exit(tmp_path: Path) -> None:
+    """With `report`, the requests per action and the orders held are written."""
+    panel = FakePanel()
+    report = tmp_path / "served.json"
+    out = io.StringIO()
+    task = asyncio.create_task(serve_forever(panel, out=out, report=report))
+    for _ in range(100):
+        if out.getvalue():
+            break
+        await asyncio.sleep(0.01)
+    async with ToplistClient("test-key", base_url=panel.base_url) as client:
+        await client.add(service=1, link="https://example.com/p/1", quantity=100)
+        await client.balance()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert json.loads(report.read_text()) == {
+        "requests": 2,
+        "requests_per_action": {"add": 1, "balance": 1},
+        "orders": 1,
+    }

@@ -64,7 +64,9 @@ async def _place(
                 link=f"https://example.com/post/{n}",
                 quantity=quantity,
             )
-        except OrderOutcomeUnknown:
+        except OrderOutcomeUnknown as exc:
+            # Surfaced like every other error: an order in doubt is never hidden.
+            errors[type(exc).__name__] += 1
             return -1
         except ToplistError as exc:
             errors[type(exc).__name__] += 1

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TextIO
 
 from ._actions import FOREIGN_ORDER_MODES
@@ -24,6 +27,7 @@ async def serve_forever(
     out: TextIO | None = None,
     log: TextIO | None = None,
     on_listening: Callable[[str], None] | None = None,
+    report: Path | None = None,
 ) -> None:
     """Start `panel`, announce it, and serve until SIGINT/SIGTERM (or cancellation).
 
@@ -31,6 +35,8 @@ async def serve_forever(
     default) once the port is bound, so a parent process can wait for it.
     Then `on_listening(base_url)` is called; with `log`, each request served
     is written there as one line.
+    With `report`, the requests it received per action and the orders it
+    holds are written there as JSON once it stops.
     """
     out = sys.stdout if out is None else out
     base_url = await panel.start()
@@ -59,6 +65,18 @@ async def serve_forever(
                 loop.remove_signal_handler(signum)
     finally:
         await panel.stop()
+        if report is not None:
+            _write_report(panel, report)
+
+
+def _write_report(panel: FakePanel, path: Path) -> None:
+    requests = Counter(str(record.action) for record in panel.requests)
+    summary = {
+        "requests": sum(requests.values()),
+        "requests_per_action": dict(sorted(requests.items())),
+        "orders": len(panel.orders),
+    }
+    path.write_text(json.dumps(summary) + "\n")
 
 
 async def _log_requests(panel: FakePanel, log: TextIO) -> None:
@@ -126,6 +144,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     add("--speed", type=float, default=1.0, help="simulated seconds per real second")
     add("--log", action="store_true", help="print each request served (to stderr)")
+    add("--report", type=Path, metavar="FILE", help="on exit, write request counts")
     return parser
 
 
@@ -172,4 +191,4 @@ async def _serve(panel: FakePanel, args: argparse.Namespace) -> None:
         sys.stderr.flush()
 
     log = sys.stderr if args.log else None
-    await serve_forever(panel, log=log, on_listening=greet)
+    await serve_forever(panel, log=log, on_listening=greet, report=args.report)
