@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -171,7 +172,12 @@ class RawPanel:
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value)
-                body = json.loads(await reader.readexactly(length))
+                raw = await reader.readexactly(length)
+                body = (
+                    json.loads(raw)
+                    if raw.startswith(b"{")
+                    else dict(parse_qsl(raw.decode()))
+                )
                 self.received.append(body)
                 writer.write(self.answer(body))
                 await writer.drain()
