@@ -21,6 +21,8 @@ from ._exceptions import APIConnectionError, ClientClosedError
 
 __all__ = ["Batcher"]
 
+_Future = asyncio.Future
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -81,7 +83,9 @@ class Batcher(Generic[K, V]):
         """Wait for `key`'s own answer from the batch it joins."""
         if len(self._pending) >= self._max_pending and key not in self._pending:
             await self._wait_for_space()
-        future: asyncio.Future[V] = self._current_loop().create_future()
+        # The loop is read once per batch, not per await (a getpid() call each).
+        loop = self._loop if self._pending else self._current_loop()
+        future: asyncio.Future[V] = loop.create_future()  # type: ignore[union-attr]
         batch = self._enqueue(key, future)
         self.awaits += 1
         try:
@@ -279,17 +283,18 @@ class Batcher(Generic[K, V]):
                 value = outcome.get(key, MISSING)
                 if value is MISSING:
                     value = self._on_missing(key)
-            if isinstance(entry, Shared):
+            if type(entry) is _Future:
+                # The common case: one caller awaiting its own future.
+                if not entry.done():
+                    if isinstance(value, BaseException):
+                        entry.set_exception(value)
+                    else:
+                        entry.set_result(value)
+            elif isinstance(entry, Shared):
                 for waiter in entry.waiters:
                     deliver(waiter, key, value)
-            elif isinstance(entry, Group):
-                entry.put(key, value)
-            elif not entry.done():
-                # The common case: one caller awaiting its own future.
-                if isinstance(value, BaseException):
-                    entry.set_exception(value)
-                else:
-                    entry.set_result(value)
+            else:
+                deliver(entry, key, value)
         batch.entries = {}
         self._release_space()
 

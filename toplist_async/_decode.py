@@ -81,17 +81,20 @@ class StatusEntry(msgspec.Struct, gc=False):
 # envelopes) fails it and takes the tolerant path instead. Not msgspec's lax
 # mode: it would read "1.000" as 1, which `integer` refuses to guess.
 STATUS_ENTRIES = msgspec.json.Decoder(dict[str, StatusEntry])
-# Longer digit strings are no count; `integer` decides what they are.
+# Longer strings are no count; `integer` decides what they are.
 _MAX_FAST_DIGITS = 18
 
 
-def _count(value: int | str | None) -> int | None:
-    """A count of the fast path: digit strings at once, other strings as `integer`."""
-    if type(value) is str:
-        if value.isdigit() and value.isascii() and len(value) <= _MAX_FAST_DIGITS:
+def _count(value: str) -> int | None:
+    """A count the fast path got as a string; what int() refuses, `integer` reads."""
+    # Whatever int() reads ("157", " 157 ", "-5", "1_000"), `integer` reads
+    # alike; it refuses "1.000" and "Unknown", which `integer` then decides.
+    if len(value) <= _MAX_FAST_DIGITS:
+        try:
             return int(value)
-        return integer(value)
-    return value  # type: ignore[return-value]
+        except ValueError:
+            pass
+    return integer(value)
 
 
 def decode_as(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> Any | None:
@@ -228,14 +231,14 @@ def to_balance(body: object) -> Balance:
 
 def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
     if type(entry) is StatusEntry:
-        charge = entry.charge
+        charge, started, remains = entry.charge, entry.start_count, entry.remains
         return OrderStatus(
             order_id=order_id,
             charge=charge if charge is None or charge.is_finite() else None,
-            start_count=_count(entry.start_count),
+            start_count=_count(started) if isinstance(started, str) else started,
             status=parse_state(entry.status),
             raw_status=entry.status,
-            remains=_count(entry.remains),
+            remains=_count(remains) if isinstance(remains, str) else remains,
             currency=entry.currency,
         )
     if isinstance(entry, str) and entry:
