@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -256,6 +257,35 @@ async def test_declared_oversized_body_is_refused(
     async with client:
         with pytest.raises(ResponseValidationError, match="1024"):
             await client.services()
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+async def test_a_declared_length_under_the_cap_still_caps_what_it_inflates_to(
+    scripted: ScriptedPanel, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    """A small compressed body declared by Content-Length cannot inflate past the cap."""
+    monkeypatch.setattr(_transport, "MAX_RESPONSE_BYTES", 64 * 1024)
+    services = b"[" + b" " * (1 << 20) + b"]"  # 1 MiB once inflated
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    gzipped = packer.compress(services) + packer.flush()
+    assert len(gzipped) < 64 * 1024
+
+    async def handler(request: web.Request, _: dict[str, Any]) -> web.Response:
+        if encoding == "identity":
+            return web.Response(body=b"[]", content_type="application/json")
+        return web.Response(
+            body=gzipped,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+
+    scripted.handler = handler
+    client = ToplistClient(API_KEY, base_url=scripted.base_url, max_retries=0)
+    async with client:
+        if encoding == "identity":
+            assert await client.services() == []
+        else:
+            with pytest.raises(ResponseValidationError, match=str(64 * 1024)):
+                await client.services()
 
 
 async def test_endless_stream_is_cut_at_the_cap(

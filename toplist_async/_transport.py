@@ -201,8 +201,13 @@ class Transport:
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         declared = response.content_length
-        if declared is not None and declared > MAX_RESPONSE_BYTES:
-            self._too_large(response.status)
+        if declared is not None:
+            if declared > MAX_RESPONSE_BYTES:
+                self._too_large(response.status)
+            if "Content-Encoding" not in response.headers:
+                # The usual answer: read in one go, as it cannot outgrow its
+                # length. A compressed one is counted as it inflates, below.
+                return await response.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(1 << 16):
