@@ -263,7 +263,7 @@ async def test_declared_oversized_body_is_refused(
 async def test_a_declared_length_under_the_cap_still_caps_what_it_inflates_to(
     scripted: ScriptedPanel, monkeypatch: pytest.MonkeyPatch, encoding: str
 ) -> None:
-    """A small compressed body declared by Content-Length cannot inflate past the cap."""
+    """A compressed body with a small Content-Length cannot inflate past the cap."""
     monkeypatch.setattr(_transport, "MAX_RESPONSE_BYTES", 64 * 1024)
     services = b"[" + b" " * (1 << 20) + b"]"  # 1 MiB once inflated
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
