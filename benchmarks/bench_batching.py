@@ -53,10 +53,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import inspect
 import math
 import sys
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
@@ -110,6 +112,8 @@ DIALECTS: dict[str, tuple[str, ...]] = {
 # Targets from the issue (both dialects).
 MAX_SDK_OVER_OPTIMAL = 1.05
 MAX_SDK_OVER_DATALOADER = 0.95
+# No more than before issue 11: 1,192 bytes (10,000 pending awaits, tracemalloc).
+MAX_BYTES_PER_PENDING = 1_192
 MAX_CANCEL_EXPONENT = 1.3  # 1 is linear, 2 quadratic
 
 
@@ -319,18 +323,85 @@ async def cancel_sdk(url: str, n: int, batch: int) -> Timing:
     """Cancel N `client.status()` waiters whose first batches are in flight."""
     async with ToplistClient(KEY, base_url=url, max_batch_size=batch) as client:
         tasks = [asyncio.create_task(client.status(i)) for i in range(1, n + 1)]
-        in_flight = min(math.ceil(n / batch), DEFAULT_IN_FLIGHT)
-        deadline = time.monotonic() + 10
-        while client.stats.requests.get("status", 0) < in_flight:
-            if time.monotonic() > deadline:
-                msg = "the status requests were not sent within 10 s"
-                raise RuntimeError(msg)
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.05)  # let the POSTs reach the panel
+        await _requests_sent(client, n, batch)
         if any(task.done() for task in tasks):
             msg = "a waiter finished before it was cancelled: the panel is not slow"
             raise RuntimeError(msg)
         return await _cancel_all(tasks)
+
+
+async def _requests_sent(client: ToplistClient, n: int, batch: int) -> None:
+    """Wait until the first batches of N waiters are in flight on the slow panel."""
+    in_flight = min(math.ceil(n / batch), DEFAULT_IN_FLIGHT)
+    deadline = time.monotonic() + 10
+    while client.stats.requests.get("status", 0) < in_flight:
+        if time.monotonic() > deadline:
+            msg = "the status requests were not sent within 10 s"
+            raise RuntimeError(msg)
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)  # let the POSTs reach the panel
+
+
+async def pending_memory(url: str, n: int, batch: int) -> dict[str, float]:
+    """
+    Bytes each pending await keeps (tracemalloc, after a full collection).
+
+    `sdk`: N tasks awaiting `client.status(i)`, their first batches in flight
+    on the slow panel; `own_futures`: N tasks each awaiting a bare future, the
+    least a waiting caller can cost. The client and its connections exist
+    before the count starts.
+    """
+    per_await: dict[str, float] = {}
+    async with ToplistClient(KEY, base_url=url, max_batch_size=batch) as client:
+        await client.balance()  # the session and a connection, outside the count
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tasks = [asyncio.create_task(client.status(i)) for i in range(1, n + 1)]
+            await _requests_sent(client, n, batch)
+            gc.collect()
+            per_await["sdk"] = (tracemalloc.get_traced_memory()[0] - base) / n
+        finally:
+            tracemalloc.stop()
+        await _cancel_all(tasks)
+        del tasks
+
+    loop = asyncio.get_running_loop()
+
+    async def waiter(future: asyncio.Future[None]) -> None:
+        await future
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        futures = [loop.create_future() for _ in range(n)]
+        waiters = [asyncio.create_task(waiter(future)) for future in futures]
+        await asyncio.sleep(0)
+        gc.collect()
+        per_await["own_futures"] = (tracemalloc.get_traced_memory()[0] - base) / n
+    finally:
+        tracemalloc.stop()
+    await _cancel_all(waiters)
+    return per_await
+
+
+def report_memory(
+    args: argparse.Namespace, per_await: dict[str, float]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    print_table(
+        f"Memory: bytes per pending await, {args.memory_n:,} waiting callers "
+        "(tracemalloc, after gc.collect())",
+        ["variant", "bytes per await"],
+        [[name, f"{size:,.0f}"] for name, size in per_await.items()],
+    )
+    target = {
+        "target": f"sdk: memory per pending await <= {MAX_BYTES_PER_PENDING:,} bytes",
+        "value": f"{per_await['sdk']:,.0f}",
+        "pass": per_await["sdk"] <= MAX_BYTES_PER_PENDING,
+    }
+    return {"bytes_per_pending_await": per_await}, [target]
 
 
 async def cancel_own_futures(n: int) -> Timing:
@@ -650,6 +721,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         add("--no-shield", action="store_true", help="skip the asyncio.shield baseline")
         add("--no-cancel", action="store_true", help="skip the cancellation part")
         add(
+            "--memory-n",
+            type=positive_int,
+            default=10_000,
+            help="waiting callers of the memory figure",
+        )
+        add(
             "--no-naive",
             action="store_true",
             help="skip the one-id-per-request variant",
@@ -674,12 +751,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         samples = run(run_batching(args, urls), args)
         cancel_samples = None
+        slow_url = panels.enter_context(slow)
+        memory = run(pending_memory(slow_url, args.memory_n, args.batch_size), args)
         if not args.no_cancel:
-            slow_url = panels.enter_context(slow)
             cancel_samples = run(run_cancellation(args, slow_url), args)
 
     batching, targets = report_batching(args, samples)
-    document = report(NAME, args, PACKAGES, batching=batching)
+    memory_figures, memory_targets = report_memory(args, memory)
+    targets += memory_targets
+    document = report(NAME, args, PACKAGES, batching=batching, memory=memory_figures)
     if cancel_samples is not None:
         cancellation, cancel_targets = report_cancellation(args, cancel_samples)
         targets += cancel_targets
