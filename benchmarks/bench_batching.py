@@ -2,16 +2,21 @@
 Batched `status()` through the SDK against a local panel, versus the same work by hand.
 
 What it measures. A fake panel (`python -m toplist_async.testing`, orders
-1..N seeded for key "test-key", clock frozen) runs in another process. Every
-variant fans out to N awaiting coroutines gathered as tasks, which is what N
-callers cost anyway, so the ratios isolate the client:
+1..N seeded for key "test-key", clock frozen) runs in another process, once
+per number dialect: `strings` (counts and money as strings, `"remains":
+"157"`, as most panels of the family write them, and what real panels make
+the SDK decode) and `ints` (JSON numbers, as the API document writes them).
+Every variant of both dialects runs in every round. Every variant fans out
+to N awaiting coroutines gathered as tasks, which is what N callers cost
+anyway, so the ratios isolate the client:
 
 - `sdk`: N concurrent `client.status(i)` awaits on a default `ToplistClient`;
 - `sdk_in_flight_100`: the same with `max_in_flight=100`, every batch in
   flight at once like the floor, to show what the default bound costs;
 - `optimal`: the hand-written floor: N coroutines await per-id futures while
   raw aiohttp POSTs of 100 ids each, all in flight, are decoded by msgspec
-  straight into structs and their results set on the futures;
+  straight into structs (counts left as the panel wrote them, int or string)
+  and their results set on the futures;
 - `aiodataloader`: a peer built from `aiodataloader.DataLoader`
   (`max_batch_size=100`, `cache=False`) over the same raw request;
 - `naive`: one raw request per id, on a smaller N (`--naive-n`), to show what
@@ -27,7 +32,12 @@ the raw request for the others. A sample is the wall time from creating the N
 awaits to the last result; results are checked after the clock stops. The
 panel shares the two cores, so this process's CPU time per sample is reported
 too, and the time the garbage collector took in it (it stays on, as in a
-program; each sample starts after a full collection).
+program; each sample starts after `gc.collect()`). Every ratio is shown with
+the ratio of the time outside the collector and both sides' GC time beside it.
+
+The memory part counts the bytes each pending `client.status(i)` await keeps
+(tracemalloc, after a full collection, its batch in flight on a slow panel),
+beside a bare task awaiting its own future.
 
 The cancellation part starts a second panel whose status answers are delayed
 (latency fault), lets N waiters of `client.status(...)` send their first
@@ -46,7 +56,8 @@ batching-and-retry.md Part C).
 Variants run interleaved in each round (the first rotating), the figures are
 medians over rounds and ratios are medians of per-round ratios.
 
-    .venv/bin/python -m benchmarks.bench_batching [--rounds 11] [--cancel-rounds 5]
+    .venv/bin/python -m benchmarks.bench_batching [--rounds 11] [--uvloop]
+        [--dialects strings,ints] [--cancel-rounds 5] [--no-cancel] [--no-naive]
 """
 
 from __future__ import annotations
