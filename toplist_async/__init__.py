@@ -28,6 +28,7 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
+from ._hooks import RequestEvent, ResponseEvent
 from ._logs import setup_logging as _setup_logging
 from ._models import Balance, CancelResult, OrderState, OrderStatus, Service
 from ._ratelimit import RateLimiter
@@ -64,6 +65,8 @@ __all__ = [
     "RefillResult",
     "RefillState",
     "RefillStatus",
+    "RequestEvent",
+    "ResponseEvent",
     "ResponseValidationError",
     "Service",
     "ToplistClient",

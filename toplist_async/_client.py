@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, Unpack
 
 import aiohttp
-import msgspec
 
 from ._arguments import order_fields, order_id, order_ids
 from ._base_url import check_base_url
@@ -18,12 +17,16 @@ from ._batcher import Batcher
 from ._decode import to_balance, to_services
 from ._dialect import Dialect
 from ._exceptions import ClientClosedError, OrderError
+from ._fields import check_extra_fields
+from ._hooks import Hooks, RequestHook, ResponseHook
 from ._loaders import load_cancels, load_statuses, missing_order, outcomes
 from ._models import Balance, CancelResult, OrderStatus, Service
+from ._options import CallOptions
 from ._placing import place_order
 from ._ratelimit import RateLimiter, TokenBucket
 from ._refill_calls import RefillCalls
 from ._retry import RetryPolicy, is_transient
+from ._sending import Sending
 from ._stats import ClientStats, StatsCounter
 from ._tracker import OrderTracker, TrackerOptions
 from ._transport import Auth, Encoding, Transport
@@ -33,7 +36,7 @@ __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
 DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
 
 
-class ToplistClient(RefillCalls):
+class ToplistClient(RefillCalls, Sending):
     """
     Async client for the toplistbot SMM API v2 and the panels of its family.
 
@@ -57,13 +60,23 @@ class ToplistClient(RefillCalls):
     A `session` you pass is used and never closed. Plain `http://` is refused
     for hosts other than loopback unless `allow_http` is set, because the key
     would travel in clear text.
+
+    `base_url` defaults to `$TOPLIST_BASE_URL`, then the toplistbot API.
+    `proxy` sends every request through an HTTP proxy; `trust_env` (on, as in
+    httpx) lets the sessions the client creates use `$HTTPS_PROXY`,
+    `$HTTP_PROXY` and `$NO_PROXY` (never for a loopback panel). Through a
+    proxy, plain `http://` is refused even to loopback unless `allow_http` is
+    set. `on_request(RequestEvent)` and `on_response(ResponseEvent)` hear of
+    every HTTP attempt (action, ids, attempt, status, elapsed time, headers),
+    for metrics and tracing; they may be coroutines, and their errors are
+    logged, never raised.
     """
 
     def __init__(
         self,
         api_key: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float = 30.0,
         max_retries: int = 2,
         session: aiohttp.ClientSession | None = None,
@@ -78,6 +91,10 @@ class ToplistClient(RefillCalls):
         retry_deadline: float = 60.0,
         rate_limit: float | RateLimiter | None = None,
         allow_http: bool = False,
+        trust_env: bool = True,
+        proxy: str | None = None,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("TOPLIST_API_KEY")
         if not key:
@@ -87,9 +104,13 @@ class ToplistClient(RefillCalls):
             msg = f"timeout must be a positive number of seconds, not {timeout!r}"
             raise ValueError(msg)
         self._stats = StatsCounter()
+        if base_url is None:
+            base_url = os.environ.get("TOPLIST_BASE_URL") or DEFAULT_BASE_URL
         self._transport = Transport(
             api_key=key,
-            base_url=check_base_url(base_url, allow_http=allow_http),
+            base_url=check_base_url(base_url, allow_http=allow_http, proxy=proxy),
+            trust_env=trust_env,
+            proxy=proxy,
             timeout=timeout,
             auth=auth,
             encoding=encoding,
@@ -133,6 +154,10 @@ class ToplistClient(RefillCalls):
         self._start_refills(self._send, self._stats, batching)
         self._trackers: weakref.WeakSet[OrderTracker] = weakref.WeakSet()
         self._closed = False
+        hooked = on_request is not None or on_response is not None
+        self._hooks = Hooks(on_request, on_response) if hooked else None
+        self._options = CallOptions()
+        self._owner = self  # views made by with_options() share it; only it closes
 
     def __repr__(self) -> str:
         transport = self._transport
@@ -177,7 +202,7 @@ class ToplistClient(RefillCalls):
         and refills already sent are finished first, so their callers learn what
         the panel did.
         """
-        if self._closed:
+        if self._closed or self._owner is not self:
             return
         self._closed = True
         try:
@@ -189,20 +214,6 @@ class ToplistClient(RefillCalls):
             await self._refills.aclose()
         finally:
             await self._transport.aclose()
-
-    async def _send(
-        self,
-        action: str,
-        fields: Mapping[str, Any],
-        retryable: Callable[[BaseException], bool],
-        ids: int = 0,
-        fast: msgspec.json.Decoder[Any] | None = None,
-    ) -> Any:
-        async def attempt() -> Any:
-            self._stats.requests[action] += 1
-            return await self._transport.post(action, fields, ids=ids, fast=fast)
-
-        return await self._retry.call(action, attempt, retryable)
 
     async def services(self) -> list[Service]:
         """List the services the panel sells, with their price per 1000 and limits."""
@@ -235,7 +246,12 @@ class ToplistClient(RefillCalls):
         `OrderOutcomeUnknown` is raised: check the panel before placing the
         order again. The same holds if you cancel the call after its request
         was sent: the order may exist.
+
+        A client option (`timeout=`), a misspelt parameter (`quantiy=`) or a
+        value that is not a string, number, boolean or list of strings raises
+        `TypeError` before anything is sent.
         """
+        check_extra_fields(fields)
         order = order_fields(
             {
                 "service": order_id(service, what="a service id"),

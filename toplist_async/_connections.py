@@ -39,7 +39,11 @@ class Connections:
     """Request slots, and the session each action's request goes through."""
 
     def __init__(
-        self, *, max_connections: int, session: aiohttp.ClientSession | None
+        self,
+        *,
+        max_connections: int,
+        session: aiohttp.ClientSession | None,
+        trust_env: bool = False,
     ) -> None:
         if type(max_connections) is not int or max_connections < 1:
             msg = f"max_connections must be a positive int, not {max_connections!r}"
@@ -52,6 +56,7 @@ class Connections:
         self.limit = limit
         self.slots = asyncio.Semaphore(limit)
         self._shared = session
+        self._trust_env = trust_env  # $HTTPS_PROXY and friends, for our sessions
         self._reads: aiohttp.ClientSession | None = None
         self._mutations: aiohttp.ClientSession | None = None
 
@@ -69,7 +74,7 @@ class Connections:
 
     def _new_session(self, *, force_close: bool) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self.limit, force_close=force_close)
-        return aiohttp.ClientSession(connector=connector)
+        return aiohttp.ClientSession(connector=connector, trust_env=self._trust_env)
 
     async def aclose(self) -> None:
         """Close the sessions created here; a caller's session stays open."""

@@ -28,6 +28,7 @@ and `asyncio.CancelledError` always goes through untouched.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -51,7 +52,14 @@ __all__ = [
 
 
 class ToplistError(Exception):
-    """Base class of every error raised by `toplist_async`."""
+    """
+    Base class of every error raised by `toplist_async`.
+
+    `headers` holds the headers of the answer the error came from
+    (`X-RateLimit-Remaining`, ...; case-insensitive), empty if none came.
+    """
+
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

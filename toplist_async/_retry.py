@@ -110,8 +110,13 @@ class RetryPolicy:
         action: str,
         attempt: Callable[[], Awaitable[T]],
         retryable: Callable[[BaseException], bool],
+        max_retries: int | None = None,
     ) -> T:
-        """Run `attempt` until it succeeds, fails for good, or the budget is spent."""
+        """
+        Run `attempt` until it succeeds, fails for good, or the budget is spent;
+        `max_retries` overrides the policy's for this call (`with_options()`).
+        """
+        limit = self.max_retries if max_retries is None else max_retries
         started = time.monotonic()
         # Most calls succeed at once: they do not pay for tenacity's machinery
         # (tens of µs a call), which takes over only after a retryable failure.
@@ -138,12 +143,12 @@ class RetryPolicy:
                 wait,
                 reason,
                 state.attempt_number + 1,
-                self.max_retries + 1,
+                limit + 1,
                 extra={"toplist_wait": wait, "toplist_reason": reason},
             )
 
         def stop(state: _t.RetryCallState) -> bool:
-            return self._stop(state, time.monotonic() - started)
+            return self._stop(state, time.monotonic() - started, limit)
 
         retrying = _t.AsyncRetrying(
             retry=_t.retry_if_exception(retryable),
@@ -203,9 +208,9 @@ class RetryPolicy:
         ceiling = self.initial_delay * 2 ** (state.attempt_number - 1)
         return random.uniform(0, min(self.max_delay, ceiling))
 
-    def _stop(self, state: _t.RetryCallState, elapsed: float) -> bool:
+    def _stop(self, state: _t.RetryCallState, elapsed: float, limit: int) -> bool:
         """Whether to give up; `elapsed` counts from the first attempt's start."""
-        if state.attempt_number > self.max_retries:
+        if state.attempt_number > limit:
             return True
         error = state.outcome.exception() if state.outcome else None
         if (

@@ -11,14 +11,16 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
+from multidict import CIMultiDict, CIMultiDictProxy  # aiohttp's own header type
 
 from ._apikey import ApiKey, clear_frames
+from ._base_url import is_loopback
 from ._classifier import raise_for_answer
 from ._connections import Connections
 from ._decode import NotJSON, decode_as, decode_json, unwrap_success
@@ -30,12 +32,14 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
+from ._options import request_timeout
 from ._version import __version__
 
 __all__ = ["Auth", "Encoding", "Transport"]
 
 Auth = Literal["body", "bearer", "both"]
 Encoding = Literal["json", "form"]
+Observer = Callable[[int, Mapping[str, str]], None]
 
 logger = logging.getLogger("toplist_async")
 
@@ -62,6 +66,8 @@ class Transport:
         session: aiohttp.ClientSession | None,
         max_connections: int = 100,
         dialect: Dialect | None = None,
+        trust_env: bool = False,
+        proxy: str | None = None,
     ) -> None:
         if auth not in ("body", "bearer", "both"):
             msg = f"auth must be 'body', 'bearer' or 'both', not {auth!r}"
@@ -74,14 +80,15 @@ class Transport:
         self.auth: Auth = auth
         self.encoding: Encoding = encoding
         self.dialect = Dialect() if dialect is None else dialect
-        # `connect` (which includes waiting for a pooled connection) stays
-        # below `total`, so a request that never left times out as unsent.
-        self._timeout = aiohttp.ClientTimeout(
-            total=timeout, connect=min(timeout / 2, 10.0)
-        )
+        self._timeout = request_timeout(timeout)
         self._connections = Connections(
-            max_connections=max_connections, session=session
+            max_connections=max_connections,
+            session=session,
+            # A proxy cannot reach this machine's loopback: a local panel
+            # (FakePanel) is asked directly whatever $HTTP_PROXY says.
+            trust_env=trust_env and not is_loopback(base_url),
         )
+        self._proxy = proxy
         self._closed = False
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
@@ -114,14 +121,17 @@ class Transport:
         *,
         ids: int = 0,
         fast: msgspec.json.Decoder[Any] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+        observe: Observer | None = None,
     ) -> Any:
         """
         POST one action and return the decoded answer, or raise its error.
 
         A successful answer that fits the typed decoder `fast` is returned as
         it decodes; any other answer goes through the tolerant decoder and the
-        error classifier. Beyond `max_connections` requests at once, it waits
-        for a free slot first; `timeout` starts once it has one.
+        error classifier; `observe(status, headers)` hears of every answer.
+        Beyond `max_connections` requests at once, it waits for a free slot
+        first; `timeout` starts once it has one.
         """
         self._check_open()
         self._in_flight += 1
@@ -129,7 +139,15 @@ class Transport:
             async with self._connections.slots:
                 self._check_open()  # closed while waiting: never sent
                 session = self._connections.session(action)
-                return await self._post(session, action, fields, ids, fast)
+                return await self._post(
+                    session,
+                    action,
+                    fields,
+                    ids,
+                    fast,
+                    timeout or self._timeout,
+                    observe,
+                )
         except BaseException as exc:
             # The frames below hold the body and the headers, hence the key.
             clear_frames(exc)
@@ -146,6 +164,8 @@ class Transport:
         fields: Mapping[str, Any],
         ids: int,
         fast: msgspec.json.Decoder[Any] | None,
+        timeout: aiohttp.ClientTimeout,
+        observe: Observer | None,
     ) -> Any:
         started = time.perf_counter()
         failure: APIConnectionError | None = None
@@ -154,8 +174,11 @@ class Transport:
                 self.base_url,
                 data=self._encode(action, fields),
                 headers=self._headers,
-                timeout=self._timeout,
+                timeout=timeout,
                 allow_redirects=False,
+                proxy=self._proxy,
+                # A TraceConfig (OpenTelemetry, ...) can name its span after it.
+                trace_request_ctx={"action": action, "ids": ids},
                 # A caller's session may raise on 4xx/5xx: we classify them.
                 raise_for_status=False,
             ) as response:
@@ -173,6 +196,8 @@ class Transport:
             # its frames the body. Its type and words are in the message.
             raise failure
         self._log(action, ids, str(status), started)
+        if observe is not None:
+            observe(status, self._redacted(headers))
         # Redacted before anything reads the body, so no excerpt, message or
         # decoded value can carry the key.
         raw = self._key.redact_raw(raw)
@@ -196,8 +221,16 @@ class Transport:
             # Headers (a redirect's Location) can carry the key too.
             exc.message = self._key.redact(exc.message)
             exc.args = (exc.message,)
+            exc.headers = self._redacted(headers)
             raise
         return body
+
+    def _redacted(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """The answer's headers, case-insensitive, with any echo of the key hidden."""
+        redact = self._key.redact
+        return CIMultiDictProxy(
+            CIMultiDict((name, redact(value)) for name, value in headers.items())
+        )
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         declared = response.content_length
