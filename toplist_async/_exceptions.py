@@ -264,12 +264,13 @@ class OrderOutcomeUnknown(ToplistError):
 
 class PartialBatchError(ToplistError):
     """
-    Some requests of a `status_many()` or `cancel_many()` call failed as a whole.
+    Some requests of a `*_many()` call (status, cancel, refill, refill status)
+    failed as a whole.
 
-    The orders the panel did answer for are in `outcomes` (as the call would
-    have returned them); every other order maps in `errors` to the error of its
-    request. For `cancel_many()` this tells which cancels went through. When
-    every request failed, the call raises that error instead.
+    The ids the panel did answer for are in `outcomes` (as the call would
+    have returned them); every other id maps in `errors` to the error of its
+    request. For `cancel_many()` and `refill_many()` this tells which went
+    through. When every request failed, the call raises that error instead.
     """
 
     def __init__(

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
@@ -32,6 +31,7 @@ from ._exceptions import (
     ResponseValidationError,
     ToplistError,
 )
+from ._form import form_body
 from ._options import request_timeout
 from ._version import __version__
 
@@ -112,7 +112,7 @@ class Transport:
             body[self.dialect.key_field] = self._key.value
         if self.encoding == "json":
             return msgspec.json.encode(body)
-        return urlencode(body).encode()  # booleans are 1/0 already (_arguments)
+        return form_body(body)  # booleans are 1/0 already (_arguments)
 
     async def post(
         self,
