@@ -135,10 +135,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("status", "show orders' status"), ("cancel", "cancel orders")):
         command(name, text).add_argument("orders", nargs="+", metavar="ID", help=ids)
     command("refill", "ask the panel to refill orders").add_argument(
-        "orders", nargs="+", metavar="ID", help=ids
+        "ids", nargs="+", metavar="ID", help=ids
     )
     command("refill-status", "show where refills stand").add_argument(
-        "refills", nargs="+", metavar="ID", help="refill ids, space- or comma-separated"
+        "ids", nargs="+", metavar="ID", help="refill ids, space- or comma-separated"
     )
     watch_ = command("watch", "follow orders until every one is final")
     watch_.add_argument("orders", nargs="*", metavar="ID", help=f"{ids}; or stdin")

@@ -14,7 +14,7 @@ from .._exceptions import OrderError
 from ._output import OUTCOME_HEADERS, cell, json_text, outcome_rows
 from ._screen import Activity, Screen
 
-__all__ = ["COMMANDS", "Command", "order_ids", "waiting"]
+__all__ = ["COMMANDS", "Command", "each", "order_ids", "waiting"]
 
 T = TypeVar("T")
 Command = Callable[[ToplistClient, argparse.Namespace, Screen], Awaitable[int]]
@@ -31,6 +31,27 @@ async def waiting(screen: Screen, activity: Activity, work: Awaitable[T]) -> T:
         finally:
             shown.cancel()
             await asyncio.wait([shown])
+
+
+async def each(
+    screen: Screen,
+    activity: Activity,
+    ids: list[int],
+    call: Callable[[int], Awaitable[Any]],
+    refused: type[Exception],
+) -> dict[int, Any]:
+    """Every id's answer, or its `refused` error, asked at once (the client batches)."""
+
+    async def one(key: int) -> tuple[int, Any]:
+        try:
+            outcome: object = await call(key)
+        except refused as exc:
+            outcome = exc
+        activity.advance()
+        return key, outcome
+
+    work = asyncio.gather(*(one(key) for key in ids))
+    return dict(await waiting(screen, activity, work))
 
 
 def order_ids(args: argparse.Namespace, words: Sequence[str]) -> list[int]:
@@ -104,17 +125,7 @@ async def _status_or_cancel(
     ids = order_ids(args, args.orders)
     call = client.status if args.command == "status" else client.cancel
     activity = Activity(args.command, len(ids))
-
-    async def one(order: int) -> tuple[int, Any]:
-        try:
-            outcome: object = await call(order)
-        except OrderError as exc:
-            outcome = exc
-        activity.advance()
-        return order, outcome
-
-    work = asyncio.gather(*(one(order) for order in ids))
-    outcomes = dict(await waiting(screen, activity, work))
+    outcomes = await each(screen, activity, ids, call, OrderError)
     if args.json:
         screen.result(json_text(outcomes))
     else:
