@@ -44,6 +44,9 @@ SUBCOMMANDS = (
     "refill",
     "refill-status",
     "watch",
+    "worker",
+    "track",
+    "events",
     "demo",
     "fake-panel",
 )

@@ -18,6 +18,7 @@ from .._logs import StderrHandler, logger
 from .._version import __version__
 from ._commands import ADD_OPTIONS, COMMANDS, Command
 from ._errors import EPILOG, EXIT_CODES, Problem, describe
+from ._fleet import FLEET_COMMANDS, PANEL_FREE, add_fleet_commands, fleet_options
 from ._refill import refill, refill_status
 from ._screen import Screen
 from ._watch import watch
@@ -29,7 +30,10 @@ _ALL_COMMANDS: dict[str, Command] = {
     "watch": watch,
     "refill": refill,
     "refill-status": refill_status,
+    **FLEET_COMMANDS,
 }
+# What a client needs a key for, when the command never reaches the panel.
+_UNUSED_KEY = "unused-by-this-command"
 _ADD_HELP = {
     "link": ("URL", "the page, post or profile the order is for"),
     "quantity": ("N", "how many, within the service's min and max"),
@@ -146,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
         "--poll", type=float, default=5.0, metavar="SECONDS",
         help="seconds between two polls of an order that did not change (default: 5)",
     )  # fmt: skip
+    add_fleet_commands(command, ids)
     demo = command("demo", "run the SDK against a local fake panel: no account")
     demo.add_argument("--orders", type=int, default=300, help="orders to place")
     demo.add_argument("--seed", type=int, default=7, help="seed of the faults")
@@ -169,15 +174,21 @@ class _Run:
     async def __call__(self) -> int:
         args = self.args
         api_key = args.api_key or os.environ.get("TOPLIST_API_KEY")
+        if not api_key and args.command in PANEL_FREE:
+            api_key = _UNUSED_KEY
         if not api_key:
             args.parser.error("no API key: pass --api-key or set TOPLIST_API_KEY")
         base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL")
-        async with ToplistClient(
-            api_key,
-            base_url=base_url or DEFAULT_BASE_URL,
-            timeout=args.timeout,
-            allow_http=args.allow_http,
-        ) as client:
+        async with (
+            fleet_options(args) as options,
+            ToplistClient(
+                api_key,
+                base_url=base_url or DEFAULT_BASE_URL,
+                timeout=args.timeout,
+                allow_http=args.allow_http,
+                **options,
+            ) as client,
+        ):
             self.client = client
             return await _ALL_COMMANDS[args.command](client, args, self.screen)
 
