@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import given, settings, strategies as st
 
 from tests._helpers import respond
 from tests.conftest import API_KEY, ScriptedPanel
@@ -21,8 +22,10 @@ from toplist_async import (
     RefillResult,
     RefillState,
     RefillStatus,
+    ResponseValidationError,
     ToplistClient,
 )
+from toplist_async._refills import to_refill_statuses, to_refills
 
 NGINX_502 = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
@@ -261,3 +264,54 @@ async def test_bad_ids_raise_before_sending(
     with pytest.raises((TypeError, ValueError)):
         await client.refill_status(bad)
     assert scripted.received == []
+
+
+# --- any answer at all ---------------------------------------------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 2**70),
+    st.sampled_from(["1", "2", "Completed", "error", "", "1.000", "In progress"]),
+    st.text(max_size=8),
+)
+KEYS = st.one_of(
+    st.sampled_from(["order", "refill", "status", "error", "1", "2", "success"]),
+    st.text(max_size=4),
+)
+BODIES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=300)
+@given(
+    body=BODIES, ids=st.lists(st.integers(1, 3), min_size=1, max_size=3, unique=True)
+)
+def test_any_refill_answer_gives_outcomes_or_a_validation_error(
+    body: object, ids: list[int]
+) -> None:
+    """Whatever the shape, each asked id gets its model or its error, or the whole
+    answer is a ResponseValidationError; nothing else escapes."""
+    for convert, model, refused in (
+        (to_refills, RefillResult, OrderError),
+        (to_refill_statuses, RefillStatus, RefillError),
+    ):
+        try:
+            outcomes = convert(body, ids)
+        except ResponseValidationError:
+            continue
+        assert set(outcomes) <= set(ids)
+        for key, outcome in outcomes.items():
+            assert isinstance(outcome, model | refused)
+            if isinstance(outcome, RefillResult):
+                assert outcome.order_id == key
+                assert type(outcome.refill_id) is int
+                assert outcome.refill_id > 0
+            elif isinstance(outcome, RefillStatus):
+                assert outcome.refill_id == key
+                assert isinstance(outcome.status, RefillState)
