@@ -29,6 +29,7 @@ from toplist_async import (
     ResponseValidationError,
     Service,
     ToplistClient,
+    _models,
 )
 from toplist_async._decode import (
     decode_json,
@@ -767,6 +768,17 @@ def test_order_state_spellings_keep_raw_status(raw: str, state: OrderState) -> N
     outcome = to_statuses(body, [3])[3]
     assert isinstance(outcome, OrderStatus)
     assert (outcome.status, outcome.raw_status) == (state, raw)
+
+
+def test_the_spelling_cache_is_bounded_in_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long spellings are read, not kept: 2,000 of 10,000 characters keep < 1 MiB."""
+    monkeypatch.setattr(_models, "_SEEN_SPELLINGS", {})
+    for n in range(2000):
+        raw = f"Sent{'.' * 10_000}{n}"
+        assert OrderState.parse(raw) is OrderState.UNKNOWN
+    assert OrderState.parse("In" + " " * 10_000 + "Progress") is OrderState.IN_PROGRESS
+    kept = sum(len(spelling) for spelling in _models._SEEN_SPELLINGS)
+    assert kept < 1 << 20
 
 
 @pytest.mark.parametrize("raw", [pytest.param(r, id=repr(r)) for r in UNRECOGNISED])

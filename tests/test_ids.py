@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -74,6 +75,10 @@ BAD_IDS = [
     pytest.param("\u0661\u0662", ValueError, id="arabic-indic-digits"),
     pytest.param(None, TypeError, id="None"),
     pytest.param(b"12", TypeError, id="bytes"),
+    pytest.param(2**63, ValueError, id="2**63"),
+    pytest.param(10**5000, ValueError, id="5000-digit-int"),
+    pytest.param(str(2**63), ValueError, id="2**63-string"),
+    pytest.param("9" * 5000, ValueError, id="5000-digit-string"),
 ]
 
 
@@ -131,6 +136,33 @@ async def test_many_call_refuses_a_bad_collection(
     with pytest.raises(error):
         await call(client, value)
     assert scripted.received == []
+
+
+@pytest.mark.parametrize("call", SINGLE)
+async def test_a_huge_id_fails_its_caller_only(
+    scripted: ScriptedPanel, client: ToplistClient, call: Call
+) -> None:
+    """Ids joining one batch: a 5,000-digit id is refused, the others answered."""
+
+    async def huge() -> object:
+        return await call(client, 10**5000)
+
+    results = await asyncio.gather(
+        huge(), call(client, 7), call(client, 8), return_exceptions=True
+    )
+    assert isinstance(results[0], ValueError)
+    assert "2**63 - 1" in str(results[0])
+    assert [isinstance(result, Exception) for result in results[1:]] == [False] * 2
+    assert sent_orders(scripted) == ["7,8"]
+
+
+@pytest.mark.parametrize("call", SINGLE)
+async def test_the_largest_id_is_accepted(
+    scripted: ScriptedPanel, client: ToplistClient, call: Call
+) -> None:
+    """2**63 - 1, the largest id a signed 64-bit column holds, goes through."""
+    await call(client, 2**63 - 1)
+    assert sent_orders(scripted) == [str(2**63 - 1)]
 
 
 @pytest.mark.parametrize("call", SINGLE)

@@ -5,15 +5,23 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import NoReturn
 
-__all__ = ["order_fields", "order_id", "order_ids"]
+__all__ = ["MAX_ID", "order_fields", "order_id", "order_ids"]
 
 _RESERVED_FIELDS = frozenset({"key", "action"})
+# Panels keep ids in signed 64-bit columns. A larger id is refused when it is
+# passed, so it can never fail the batch it would join (a 5,000-digit int
+# cannot even be written out).
+MAX_ID = 2**63 - 1
+_MAX_ID_DIGITS = len(str(MAX_ID))
+_SHOWN_BITS = 256
+_SHOWN_CHARS = 40
 
 
 def order_id(value: object, *, what: str = "an order id") -> int:
-    """Return `value` as a positive int id, or raise `TypeError`/`ValueError`."""
-    if type(value) is int and value > 0:
+    """Return `value` as an int id in 1..2**63-1, or raise `TypeError`/`ValueError`."""
+    if type(value) is int and 0 < value <= MAX_ID:
         return value
     if isinstance(value, bool):
         msg = f"{what} must be an int or a numeric string, not {value!r}"
@@ -21,8 +29,10 @@ def order_id(value: object, *, what: str = "an order id") -> int:
     if isinstance(value, str):
         text = value.strip()
         if not text.isascii() or not text.isdigit():
-            msg = f"{what} must be a positive whole number, not {value!r}"
+            msg = f"{what} must be a positive whole number, not {_shown(value)}"
             raise ValueError(msg)
+        if len(text.lstrip("0")) > _MAX_ID_DIGITS:
+            _too_large(what, value)
         number = int(text)
     else:
         try:
@@ -30,13 +40,28 @@ def order_id(value: object, *, what: str = "an order id") -> int:
         except TypeError:
             msg = (
                 f"{what} must be an int or a numeric string, "
-                f"not {type(value).__name__} {value!r}"
+                f"not {type(value).__name__} {_shown(value)}"
             )
             raise TypeError(msg) from None
     if number <= 0:
-        msg = f"{what} must be positive, not {value!r}"
+        msg = f"{what} must be positive, not {_shown(value)}"
         raise ValueError(msg)
+    if number > MAX_ID:
+        _too_large(what, value)
     return number
+
+
+def _too_large(what: str, value: object) -> NoReturn:
+    msg = f"{what} must be at most 2**63 - 1, not {_shown(value)}"
+    raise ValueError(msg)
+
+
+def _shown(value: object) -> str:
+    """A short repr: an int of 5,000 digits cannot even be turned into text."""
+    if isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return f"an int of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}..."
 
 
 def order_ids(values: Iterable[object]) -> list[int]:

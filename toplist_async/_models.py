@@ -128,9 +128,12 @@ def _state_by_words(text: str) -> OrderState:
     return OrderState.UNKNOWN
 
 
-# Spellings met so far, as the panel wrote them; bounded, as a panel is free to
-# send any text at all.
+# Spellings met so far, as the panel wrote them. Bounded in count and in the
+# length of each (real spellings are a few words), as a panel is free to send
+# any text at all: at most 1024 * 64 characters stay for the process's life.
 _SEEN_SPELLINGS: dict[str, OrderState] = {}
+_MAX_SEEN_SPELLINGS = 1024
+_MAX_SEEN_SPELLING_CHARS = 64
 
 
 def parse_state(raw: str) -> OrderState:
@@ -143,7 +146,10 @@ def parse_state(raw: str) -> OrderState:
     if state is None and text.startswith("order "):
         state = _SPELLINGS.get(text[len("order ") :])
     state = state or _state_by_words(text)
-    if len(_SEEN_SPELLINGS) < 1024:
+    if (
+        len(raw) <= _MAX_SEEN_SPELLING_CHARS
+        and len(_SEEN_SPELLINGS) < _MAX_SEEN_SPELLINGS
+    ):
         _SEEN_SPELLINGS[raw] = state
     return state
 
