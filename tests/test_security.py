@@ -23,6 +23,7 @@ from tests.conftest import API_KEY, ScriptedPanel
 from toplist_async import (
     APIError,
     APITimeoutError,
+    OrderError,
     OrderOutcomeUnknown,
     ResponseValidationError,
     ToplistClient,
@@ -232,3 +233,71 @@ async def test_an_answer_trickling_forever_is_cut_by_the_timeout(
     assert 0.25 < time.perf_counter() - started < 2
     await asyncio.wait_for(stopped.wait(), 5)  # the server saw the client hang up
     assert 0 < drips < 100
+
+
+# --- a cap per action ---------------------------------------------------------------
+
+PADDED: dict[str, tuple[bytes, Call]] = {
+    "status": (b'{"7": {"status": "Completed", "remains": 0}}', CALLS["status"]),
+    "cancel": (b'[{"order": 7, "cancel": 1}]', lambda c: c.cancel(7)),
+    "balance": (b'{"balance": "1.00", "currency": "USD"}', CALLS["balance"]),
+    "add": (b'{"order": 9}', CALLS["add"]),
+}
+
+
+@pytest.mark.parametrize("action", PADDED)
+async def test_an_answer_far_larger_than_its_action_needs_is_refused(
+    scripted: ScriptedPanel, action: str
+) -> None:
+    """A valid answer padded to 1 MiB is refused: only the catalogue may be that big."""
+    answer, call = PADDED[action]
+
+    async def handler(request: web.Request, _: dict[str, Any]) -> web.Response:
+        return web.Response(body=answer + b" " * (1 << 20))
+
+    scripted.handler = handler
+    async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
+        with pytest.raises((ResponseValidationError, OrderOutcomeUnknown)) as info:
+            await call(client)
+    refused = info.value.__cause__ or info.value
+    assert isinstance(refused, ResponseValidationError)
+    assert "was not read" in refused.message
+
+
+async def test_a_status_answer_for_a_full_batch_fits_its_cap(
+    scripted: ScriptedPanel,
+) -> None:
+    """100 ids, each refused with a 1 KiB message: far more than panels write."""
+    ids = list(range(1, 101))
+
+    async def handler(request: web.Request, _: dict[str, Any]) -> web.Response:
+        return web.json_response({str(i): {"error": "x" * 1024} for i in ids})
+
+    scripted.handler = handler
+    async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
+        outcomes = await client.status_many(ids)
+    assert [type(outcome) for outcome in outcomes.values()] == [OrderError] * 100
+
+
+async def test_a_small_gzip_body_is_refused_without_inflating_it(
+    scripted: ScriptedPanel,
+) -> None:
+    """256 KiB of gzip that inflate to 256 MiB: stopped at the cap, not in memory."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20)
+    bomb = b"".join(packer.compress(block) for _ in range(256)) + packer.flush()
+
+    async def handler(request: web.Request, _: dict[str, Any]) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
+
+    scripted.handler = handler
+    tracemalloc.start()
+    try:
+        async with ToplistClient(API_KEY, base_url=scripted.base_url) as client:
+            with pytest.raises(ResponseValidationError, match="was not read"):
+                await client.balance()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # aiohttp before 3.14 inflated each read in full: 32 MiB and more.
+    assert peak < 8 << 20
