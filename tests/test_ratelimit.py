@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests._helpers import ANSWERS, CALLS, run_retries_on, throttled
 from tests.conftest import API_KEY, ScriptedPanel
-from toplist_async import RateLimitError, ToplistClient, _client
+from toplist_async import APITimeoutError, RateLimitError, ToplistClient, _client
 from toplist_async._ratelimit import TokenBucket
 
 WINDOW = 60.0
@@ -391,8 +391,9 @@ async def test_concurrent_calls_never_exceed_the_limit(
     scripted: ScriptedPanel, timeline: Timeline, server: Server
 ) -> None:
     """70 concurrent calls at 30 a minute: never over 30 in any minute, evenly paced."""
+    # The last turn comes at 149 s: a deadline below it would fail those calls.
     async with ToplistClient(
-        API_KEY, base_url=scripted.base_url, rate_limit=30
+        API_KEY, base_url=scripted.base_url, rate_limit=30, retry_deadline=300
     ) as client:
         tasks = [asyncio.create_task(client.balance()) for _ in range(70)]
         await drive(timeline, tasks)
@@ -567,3 +568,65 @@ async def test_retry_after_above_the_cap_is_raised_without_pausing(
         stats = client.stats
     assert server.times == [0.0, 0.0]
     assert stats.rate_limit_pauses == 0
+
+
+# --- the deadline bounds the wait ---------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["balance", "add"])
+async def test_a_turn_past_the_deadline_fails_at_once_unsent(
+    scripted: ScriptedPanel, timeline: Timeline, server: Server, action: str
+) -> None:
+    """Turns at 0, 12 and 24 s with a 20 s deadline: the third call is not sent."""
+    async with ToplistClient(
+        API_KEY, base_url=scripted.base_url, rate_limit=6, retry_deadline=20
+    ) as client:  # a burst of 1, then one every 12 s
+        tasks = [asyncio.create_task(CALLS[action](client)) for _ in range(3)]
+        await drive(timeline, tasks)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        stats = client.stats
+    late = results[2]
+    assert isinstance(late, APITimeoutError)
+    assert late.request_sent is False
+    assert "retry_deadline" in str(late)
+    assert not any(isinstance(result, Exception) for result in results[:2])
+    assert server.times == pytest.approx([0.0, 12.0])  # the bound: 20 s + timeout
+    assert timeline.now == pytest.approx(12.0)  # the late call did not wait first
+    assert stats.rate_limit_waits == 1
+
+
+async def test_its_token_goes_to_the_next_caller(
+    scripted: ScriptedPanel, timeline: Timeline, server: Server
+) -> None:
+    """The call that gave up leaves its turn: a later call gets the 24 s turn."""
+    async with ToplistClient(
+        API_KEY, base_url=scripted.base_url, rate_limit=6, retry_deadline=20
+    ) as client:
+        tasks = [asyncio.create_task(client.balance()) for _ in range(3)]
+        await drive(timeline, tasks)
+        later = [asyncio.create_task(client.balance())]  # asks at 12 s: turn at 24
+        await drive(timeline, later)
+        await later[0]
+    assert server.times == pytest.approx([0.0, 12.0, 24.0])
+
+
+async def test_a_429_pause_past_the_deadline_fails_the_waiting_call_at_once(
+    scripted: ScriptedPanel, timeline: Timeline, server: Server
+) -> None:
+    """A 429 asking for 50 s: a call started in the pause with 20 s left is not sent."""
+    timeline.auto = True
+
+    async def respond(n: int, action: str) -> web.Response:
+        return throttled(50) if n == 1 else web.json_response(ANSWERS[action])
+
+    server.respond = respond
+    async with ToplistClient(
+        API_KEY, base_url=scripted.base_url, retry_deadline=20, max_retries=0
+    ) as client:
+        with pytest.raises(RateLimitError):
+            await client.balance()
+        with pytest.raises(APITimeoutError) as info:
+            await client.balance()
+    assert info.value.request_sent is False
+    assert server.times == [0.0]
+    assert timeline.record == []

@@ -7,8 +7,10 @@ reached the panel, or was refused by its throttle: a retried `add` after the
 panel may have seen it could place a second order. A 429 whose wait is within
 `max_retry_after` pauses every request of the client, not only the one that got
 it, so callers do not stampede; an optional token bucket paces every attempt so
-the 429 does not come at all. `deadline` stops new retries from starting; an
-attempt under way (its wait for the bucket or a pause included) runs to its end.
+the 429 does not come at all. `deadline` bounds every wait of a call: no
+retry starts after it, and a call whose turn at the bucket (or the end of a
+429 pause) would come after it fails at once, unsent, so a call lasts at most
+about `deadline + timeout` whatever the pace.
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ def is_unsent(exc: BaseException) -> bool:
     return isinstance(exc, APIConnectionError) and not exc.request_sent
 
 
+class _OutOfTime(Exception):
+    """A wait before an attempt would end after the call's deadline."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
 class RetryPolicy:
     """
     Exponential backoff with full jitter, bounded by attempts and a deadline.
@@ -118,10 +128,13 @@ class RetryPolicy:
         """
         limit = self.max_retries if max_retries is None else max_retries
         started = time.monotonic()
+        ends = started + self.deadline
         # Most calls succeed at once: they do not pay for tenacity's machinery
         # (tens of µs a call), which takes over only after a retryable failure.
         try:
-            return await self._paced(attempt)
+            return await self._paced(attempt, ends)
+        except _OutOfTime as exc:
+            raise self._out_of_time(action, exc) from None
         except Exception as exc:
             if not retryable(exc):
                 raise
@@ -130,7 +143,7 @@ class RetryPolicy:
         async def paced_attempt() -> T:
             if first_failure:
                 raise first_failure.pop()  # tenacity's attempt 1: already made
-            return await self._paced(attempt)
+            return await self._paced(attempt, ends)
 
         def before_sleep(state: _t.RetryCallState) -> None:
             self._stats.retries += 1
@@ -158,12 +171,15 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
-        return await retrying(paced_attempt)
+        try:
+            return await retrying(paced_attempt)
+        except _OutOfTime as exc:
+            raise self._out_of_time(action, exc) from None
 
-    async def _paced(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _paced(self, attempt: Callable[[], Awaitable[T]], ends: float) -> T:
         """One attempt, after the client-wide pause and the bucket's token."""
         if self._paused_until or self._bucket is not None:
-            await self._pace()
+            await self._pace(ends)
         try:
             return await attempt()
         except RateLimitError as exc:
@@ -171,23 +187,42 @@ class RetryPolicy:
                 await self._bucket.pause(exc.retry_after or 0.0)
             raise
 
-    async def _pace(self) -> None:
-        """Wait out the client-wide 429 pause, then take a token of the bucket."""
+    async def _pace(self, ends: float) -> None:
+        """
+        Wait out the client-wide 429 pause, then take a token of the bucket.
+
+        A wait that would end after `ends` is not begun: `_OutOfTime` is raised
+        instead (a bucket gives back the token it raises through).
+        """
+
+        async def sleep(seconds: float) -> None:
+            if time.monotonic() + seconds > ends:
+                raise _OutOfTime(seconds)
+            await _sleep(seconds)
+
         served = 0.0  # the end of the pause already waited for
         while True:
             until = self._paused_until
             if until > served:
                 pause = until - time.monotonic()
                 if pause > 0:
-                    await _sleep(pause)
+                    await sleep(pause)
                 served = until
-            if self._bucket is not None and await self._bucket.acquire(_sleep):
+            if self._bucket is not None and await self._bucket.acquire(sleep):
                 self._stats.rate_limit_waits += 1
             if self._paused_until <= served:
                 return
             # A 429 paused the client while this caller waited for its token.
             if self._bucket is not None:
                 self._bucket.give_back()
+
+    def _out_of_time(self, action: str, exc: _OutOfTime) -> APITimeoutError:
+        msg = (
+            f"{action!r} was not sent: its turn under the rate limit (or the end of "
+            f"the panel's 429 pause) is {exc.wait:.1f} s away, past the call's "
+            f"retry_deadline of {self.deadline:g} s"
+        )
+        return APITimeoutError(msg, request_sent=False)
 
     def _pause(self, exc: RateLimitError) -> bool:
         """Pause the client for the 429's wait; False when the wait is not honoured."""
