@@ -27,6 +27,7 @@ from ._exceptions import (
     RefillError,
     ResponseValidationError,
     ToplistError,
+    WrongEventLoopError,
 )
 from ._hooks import RequestEvent, ResponseEvent
 from ._logs import setup_logging as _setup_logging
@@ -72,6 +73,7 @@ __all__ = [
     "ToplistClient",
     "ToplistError",
     "TrackerOptions",
+    "WrongEventLoopError",
 ]
 
 # Tracebacks show `toplist_async.APIError`, not the private module. Only the

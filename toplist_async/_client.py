@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import weakref
 from collections.abc import Coroutine, Iterable
@@ -34,6 +35,12 @@ from ._transport import Auth, Encoding, Transport
 __all__ = ["DEFAULT_BASE_URL", "ToplistClient"]
 
 DEFAULT_BASE_URL = "https://backend.toplistbot.com/api/v2"
+
+
+def _retrieve(closing: asyncio.Future[None]) -> None:
+    """Mark a closing's failure as seen: its caller may have stopped waiting."""
+    if not closing.cancelled():
+        closing.exception()
 
 
 class ToplistClient(RefillCalls, Sending):
@@ -158,6 +165,7 @@ class ToplistClient(RefillCalls, Sending):
         self._hooks = Hooks(on_request, on_response) if hooked else None
         self._options = CallOptions()
         self._owner = self  # views made by with_options() share it; only it closes
+        self._closing: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         transport = self._transport
@@ -196,15 +204,26 @@ class ToplistClient(RefillCalls, Sending):
 
     async def aclose(self) -> None:
         """
-        Close the client; calling it again does nothing.
+        Close the client; once it is closed, calling it again does nothing.
 
         Trackers stop, waiting `status()` callers get `ClientClosedError`; cancels
         and refills already sent are finished first, so their callers learn what
-        the panel did.
+        the panel did. Cancelling `aclose()` (under `asyncio.timeout`, say) stops
+        the wait, not the closing: it goes on, and the next call waits for it.
         """
-        if self._closed or self._owner is not self:
-            return
-        self._closed = True
+        if self._owner is not self:
+            return  # a view made by with_options(): the client closes
+        closing = self._closing
+        if closing is None or (
+            closing.done() and (closing.cancelled() or closing.exception())
+        ):
+            self._transport.check_loop()
+            self._closed = True
+            closing = self._closing = asyncio.ensure_future(self._close())
+            closing.add_done_callback(_retrieve)
+        await asyncio.shield(closing)
+
+    async def _close(self) -> None:
         try:
             for tracker in list(self._trackers):
                 await tracker.aclose()

@@ -19,6 +19,7 @@ Our exception hierarchy:
   * OrderOutcomeUnknown         an `add` may have placed an order; its answer was lost
   * PartialBatchError           some requests of a `*_many` call failed as a whole
   * ClientClosedError           the client was closed before or during the call
+  * WrongEventLoopError         the client was used in another event loop first
 
 Programming errors in the arguments of a call (an order id that is not a positive
 integer, an empty list) raise `ValueError` or `TypeError` before anything is sent,
@@ -48,6 +49,7 @@ __all__ = [
     "RefillError",
     "ResponseValidationError",
     "ToplistError",
+    "WrongEventLoopError",
 ]
 
 
@@ -289,3 +291,12 @@ class PartialBatchError(ToplistError):
 
 class ClientClosedError(ToplistError, RuntimeError):
     """The client was closed before or while the call was made."""
+
+
+class WrongEventLoopError(ToplistError, RuntimeError):
+    """
+    The client was used from an event loop other than the one it first ran in.
+
+    A client, like its aiohttp connections, belongs to one event loop: create
+    one inside each `asyncio.run()`, or keep one loop for the program's life.
+    """

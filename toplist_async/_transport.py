@@ -30,6 +30,7 @@ from ._exceptions import (
     ClientClosedError,
     ResponseValidationError,
     ToplistError,
+    WrongEventLoopError,
 )
 from ._form import form_body
 from ._options import request_timeout
@@ -104,6 +105,7 @@ class Transport:
         )
         self._proxy = proxy
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
         self._headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
@@ -118,6 +120,21 @@ class Transport:
         if self._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
+        self.check_loop()
+
+    def check_loop(self) -> None:
+        """Raise `WrongEventLoopError` unless running in the loop of the first use."""
+        # The connections, their slots and pools belong to the loop they were
+        # made in; from another one they fail with "Event loop is closed".
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            msg = (
+                "this client was first used in another event loop, and a client "
+                "belongs to one: create it inside the asyncio.run() that uses it"
+            )
+            raise WrongEventLoopError(msg)
 
     def _encode(self, action: str, fields: Mapping[str, Any]) -> bytes:
         wire_action, body = self.dialect.request(action, fields)
@@ -301,7 +318,12 @@ class Transport:
         requests still waiting for a free slot fail with `ClientClosedError`.
         """
         self._closed = True
-        if self._in_flight:
-            self._idle = asyncio.Event()
-            await self._idle.wait()
-        await self._connections.aclose()
+        if self._loop is not None:
+            self.check_loop()
+        try:
+            if self._in_flight:
+                self._idle = asyncio.Event()
+                await self._idle.wait()
+        finally:
+            # Even when cancelled while waiting: never leave the sessions open.
+            await self._connections.aclose()
