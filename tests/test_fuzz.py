@@ -904,8 +904,8 @@ def expected_id(value: object) -> int | type[Exception]:
     The documented rule for one id, written independently of the library.
 
     A positive int (not a bool), an int-like object, or a string of ASCII digits
-    with optional whitespace around is the id; a non-positive number or another
-    string is a ValueError; any other type is a TypeError.
+    with optional whitespace around is the id; a number outside 1..2**63-1 or
+    another string is a ValueError; any other type is a TypeError.
     """
     if isinstance(value, bool):
         return TypeError
@@ -918,7 +918,7 @@ def expected_id(value: object) -> int | type[Exception]:
         number = int(found[1])
     else:
         return TypeError
-    return number if number > 0 else ValueError
+    return number if 0 < number < 2**63 else ValueError
 
 
 def expected_ids(values: list[object]) -> list[int] | type[Exception]:

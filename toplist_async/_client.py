@@ -12,7 +12,7 @@ from typing import Any, Self, Unpack
 
 import aiohttp
 
-from ._arguments import order_fields, order_id, order_ids
+from ._arguments import MAX_ID, order_fields, order_id, order_ids
 from ._base_url import check_base_url
 from ._batcher import Batcher
 from ._decode import to_balance, to_services
@@ -294,7 +294,7 @@ class ToplistClient(RefillCalls, Sending):
         # caller a second coroutine object. With 10,000 callers waiting, those
         # extra objects are what tips the cyclic GC into a full collection
         # (measured: 0.94 against 1.45 of the hand-written floor).
-        if type(order) is not int or order <= 0:  # ints need no call
+        if type(order) is not int or not 0 < order <= MAX_ID:  # ints need no call
             order = order_id(order)
         return self._statuses.load(order)
 
