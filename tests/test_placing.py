@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -192,6 +192,8 @@ def _answer(body: dict[str, Any]) -> bytes:
         return _http(b'{"order": 1}')
     if body["action"] == "cancel":
         return _http(b'[{"order": 5, "cancel": 1}]')
+    if body["action"] == "refill":
+        return _http(b'[{"order": 5, "refill": 11}]')
     return _http(b'{"balance": "1.00", "currency": "USD"}')
 
 
@@ -203,21 +205,34 @@ async def raw_panel() -> AsyncIterator[RawPanel]:
 
 # What a buggy proxy sends on a connection nobody asked anything on: it reaches
 # the client after the balance answer was read and its connection pooled.
-STRAY = _http(b'{"order": 999}') + _http(b'[{"order": 7, "cancel": 1}]')
+STRAYS = {
+    "add": _http(b'{"order": 999}'),
+    "cancel": _http(b'[{"order": 5, "cancel": {"error": "a stray refusal"}}]'),
+    "refill": _http(b'[{"order": 5, "refill": 999}]'),
+}
+MUTATIONS: dict[str, Callable[[ToplistClient], Awaitable[object]]] = {
+    "add": _add,
+    "cancel": lambda c: c.cancel(5),
+    "refill": lambda c: c.refill(5),
+}
+EXPECTED = {"add": 1, "cancel": 5, "refill": 11}
 
 
-@pytest.mark.parametrize("mutation", ["add", "cancel"])
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 async def test_mutation_never_takes_a_stray_answer_of_an_idle_connection(
     raw_panel: RawPanel, mutation: str
 ) -> None:
     """A stray answer on a pooled connection is never read as a mutation's answer."""
     async with ToplistClient(API_KEY, base_url=raw_panel.base_url) as client:
         assert (await client.balance()).currency == "USD"
-        await raw_panel.stray(STRAY)
-        if mutation == "add":
-            assert await _add(client) == 1
-        else:
-            assert (await client.cancel(5)).order_id == 5
+        await raw_panel.stray(STRAYS[mutation])
+        result = await MUTATIONS[mutation](client)
+    if mutation == "add":
+        assert result == EXPECTED["add"]
+    elif mutation == "cancel":
+        assert getattr(result, "order_id", None) == EXPECTED["cancel"]
+    else:
+        assert getattr(result, "refill_id", None) == EXPECTED["refill"]
     assert [b["action"] for b in raw_panel.received] == ["balance", mutation]
 
 
