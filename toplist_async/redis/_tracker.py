@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from .._arguments import order_id
 from .._rounds import Book, Entry, fetch
 from .._schedule import Schedule
+from .._tracker import _log_error
 from ._codec import Update, decode_entry, encode_entry, encode_update, ms
 from ._events import follow
 from ._store import Claim, Completion, Store
@@ -28,15 +29,6 @@ logger = logging.getLogger("toplist_async.redis")
 _RIDER_SCAN = 4
 # Orders written to Redis per script call when tracking many at once.
 _TRACK_CHUNK = 5_000
-
-
-def _log_error(error: BaseException, orders: list[int]) -> None:
-    logger.warning(
-        "status of %d tracked orders failed (%s: %s); polling them later",
-        len(orders),
-        type(error).__name__,
-        error,
-    )
 
 
 class RedisTracker:
