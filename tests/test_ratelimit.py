@@ -273,6 +273,15 @@ def test_client_refuses_a_rate_limit_that_is_not_positive(rate_limit: float) -> 
         ToplistClient(API_KEY, rate_limit=rate_limit)
 
 
+@pytest.mark.parametrize("rate_limit", ["60", True, object()])
+def test_client_refuses_a_rate_limit_that_is_neither_a_number_nor_a_limiter(
+    rate_limit: Any,
+) -> None:
+    """Anything but a number or a `RateLimiter` is a TypeError that says what fits."""
+    with pytest.raises(TypeError, match="rate_limit must be requests per minute or"):
+        ToplistClient(API_KEY, rate_limit=rate_limit)
+
+
 # --- through the client -------------------------------------------------------------
 
 

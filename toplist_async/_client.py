@@ -24,7 +24,7 @@ from ._loaders import load_cancels, load_statuses, missing_order, outcomes
 from ._models import Balance, CancelResult, OrderStatus, Service
 from ._options import CallOptions
 from ._placing import place_order
-from ._ratelimit import RateLimiter, TokenBucket
+from ._ratelimit import RateLimiter, TokenBucket, per_minute
 from ._refill_calls import RefillCalls
 from ._retry import RetryPolicy, is_transient
 from ._sending import Sending
@@ -132,7 +132,7 @@ class ToplistClient(RefillCalls, Sending):
             bucket=(
                 rate_limit
                 if rate_limit is None or isinstance(rate_limit, RateLimiter)
-                else TokenBucket(rate_limit)
+                else TokenBucket(per_minute(rate_limit))
             ),
         )
         batching: dict[str, Any] = {

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["RateLimiter", "TokenBucket"]
+__all__ = ["RateLimiter", "TokenBucket", "per_minute"]
 
 
 @runtime_checkable
@@ -40,6 +40,18 @@ class RateLimiter(Protocol):
         other clients holds theirs back too.
         """
         ...
+
+
+def per_minute(rate_limit: object) -> float:
+    """`rate_limit=` as a number of requests per minute, or a TypeError."""
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int | float):
+        kind = type(rate_limit).__name__
+        msg = (
+            "rate_limit must be requests per minute or a RateLimiter (such as "
+            f"toplist_async.redis.RedisRateLimit), not {kind}"
+        )
+        raise TypeError(msg)
+    return rate_limit
 
 
 class TokenBucket:

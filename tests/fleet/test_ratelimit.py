@@ -185,6 +185,33 @@ async def test_fallback_paces_locally_and_says_so_once(
     assert "pacing this process alone at 66 a minute" in warnings[0]
 
 
+async def test_the_fallback_hands_back_to_redis_once_it_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = start_or_skip()
+    redis = connect(server.url)
+    now = [0.0]
+    try:
+        shared = limiter(
+            redis, fallback_per_minute=66, timeout=0.3, clock=lambda: now[0]
+        )
+        os.kill(server.pid, signal.SIGSTOP)
+        with caplog.at_level(logging.WARNING, logger="toplist_async.redis"):
+            assert await shared.acquire(Recorder()) == 0.0  # the local bucket
+            os.kill(server.pid, signal.SIGCONT)
+            assert await shared.acquire(Recorder()) == 0.0  # still local: no retry yet
+            assert not await redis.exists(shared.key)
+            now[0] += 10.0
+            await shared.acquire(Recorder())
+        assert await redis.exists(shared.key)  # this turn was booked in Redis
+        said = [record.getMessage() for record in caplog.records]
+        assert len(said) == 2
+        assert "back on the fleet's limit" in said[1]
+    finally:
+        server.stop()
+        await redis.aclose()
+
+
 def test_the_core_never_imports_redis() -> None:
     probe = "import sys, toplist_async; print('redis' in sys.modules)"
     shown = subprocess.run(
