@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from .._client import DEFAULT_BASE_URL, ToplistClient
+from .._dialect_options import DIALECT_OPTIONS, add_dialect_arguments, dialect_from
 from .._exceptions import ToplistError
 from .._logs import StderrHandler, logger
 from .._version import __version__
@@ -86,6 +87,13 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         metavar="SECONDS",
         help=shown("seconds per request (default: 30)"),
     )
+    add(
+        "--encoding",
+        choices=("form", "json"),
+        default="form" if top else argparse.SUPPRESS,
+        help=shown("how request bodies are sent (default: form)"),
+    )
+    add_dialect_arguments(parser, shown=shown, top=top)
     add(
         "-v",
         "--verbose",
@@ -179,6 +187,10 @@ class _Run:
         if not api_key:
             args.parser.error("no API key: pass --api-key or set TOPLIST_API_KEY")
         base_url = args.base_url or os.environ.get("TOPLIST_BASE_URL")
+        try:
+            dialect = dialect_from(args)
+        except ValueError as exc:
+            args.parser.error(str(exc))
         async with (
             fleet_options(args) as options,
             ToplistClient(
@@ -186,6 +198,8 @@ class _Run:
                 base_url=base_url or DEFAULT_BASE_URL,
                 timeout=args.timeout,
                 allow_http=args.allow_http,
+                encoding=args.encoding,
+                dialect=dialect,
                 **options,
             ) as client,
         ):
@@ -228,7 +242,9 @@ def _subcommand_at(words: Sequence[str]) -> int | None:
     return None
 
 
-_VALUED_OPTIONS = frozenset({"--api-key", "--base-url", "--timeout"})
+_VALUED_OPTIONS = frozenset(
+    {"--api-key", "--base-url", "--timeout", "--encoding", *DIALECT_OPTIONS}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

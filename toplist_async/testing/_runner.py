@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
+from .._dialect_options import add_dialect_arguments, dialect_from
 from ._actions import FOREIGN_ORDER_MODES
 from ._faults import parse_faults
 from ._panel import FakePanel
@@ -138,6 +139,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add("--status-style", choices=STATUS_STYLES, default="document")
     add("--errors-with-200", action="store_true", help="API errors with HTTP 200")
     add("--foreign-order-mode", choices=FOREIGN_ORDER_MODES, default="whole_request")
+    add("--form-only", action="store_true", help="read form bodies only, as PHP does")
+    add_dialect_arguments(parser)
     add("--rate-limit", type=int, metavar="N", help="requests per minute per key")
     add(
         "--partial-rate", type=float, default=0.1, help="share of orders ending partial"
@@ -170,6 +173,8 @@ def run(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             seed_orders=args.seed_orders,
             seed_orders_key=args.seed_orders_key,
             faults=parse_faults(args.faults),
+            dialect=dialect_from(args),
+            form_only=args.form_only,
         )
     except ValueError as exc:
         parser.error(str(exc))
