@@ -15,6 +15,8 @@ from aiohttp import web
 
 from toplist_async import ToplistClient, _retry
 
+pytest_plugins = ("pytester",)  # tests/test_pytest_plugin.py runs pytest itself
+
 API_KEY = "sk-test-0123456789abcdef"
 
 Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]

@@ -13,9 +13,9 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -23,16 +23,17 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.base import BaseSession
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, Update, User
 
-from toplist_async import OrderTracker, ToplistClient
+from toplist_async import ToplistClient
 from toplist_async.testing import FakePanel
+from toplist_async.testing.aiogram_session import RecordingSession, message_update
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BOT_KEY = "bot-panel-key"
 CHAT = 4242
+OPERATOR = 7
+STRANGER = 666
+ALLOWED = frozenset({CHAT, OPERATOR})
 FINAL = re.compile(r"^order (\d+): (completed|partial|canceled),", re.M)
 
 
@@ -107,63 +108,40 @@ async def test_poll_orders_reads_key_and_url_from_env_and_reports_refused_ids() 
 # --- examples/telegram_bot.py -----------------------------------------------------
 
 
-class RecordingSession(BaseSession):
-    """An aiogram session that answers `sendMessage` locally and queues its texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: asyncio.Queue[tuple[int | str, str]] = asyncio.Queue()
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        assert isinstance(method, SendMessage), f"unexpected {method!r}"
-        self.texts.put_nowait((method.chat_id, method.text))
-        return Message(
-            message_id=self.texts.qsize(),
-            date=datetime.now(UTC),
-            chat=Chat(id=int(method.chat_id), type="private"),
-            text=method.text,
-        )
-
-    def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes]:
-        raise AssertionError("the bot downloads nothing")
-
-    async def close(self) -> None:
-        pass
-
-    def sent(self) -> list[str]:
-        """Texts sent so far, to any chat, emptying the queue."""
-        texts = []
-        while not self.texts.empty():
-            texts.append(self.texts.get_nowait()[1])
-        return texts
-
-    async def next_text(self, timeout: float = 5.0) -> tuple[int | str, str]:
-        return await asyncio.wait_for(self.texts.get(), timeout)
-
-
 @dataclass
 class BotWorld:
     panel: FakePanel
     session: RecordingSession
     bot: Bot
     dispatcher: Dispatcher
-    updates: int = 0
+    data: dict[str, Any]
 
-    async def send(self, text: str) -> list[str]:
+    async def send(self, text: str, user: int = CHAT) -> list[str]:
         """Feed the bot a user's message and return the bot's immediate replies."""
-        self.updates += 1
-        message = Message(
-            message_id=self.updates,
-            date=datetime.now(UTC),
-            chat=Chat(id=CHAT, type="private"),
-            from_user=User(id=CHAT, is_bot=False, first_name="Ann"),
-            text=text,
+        update = message_update(user_id=user, text=text)
+        await self.dispatcher.feed_update(self.bot, update, **self.data)
+        return [reply for _, reply in self.session.sent()]
+
+
+@asynccontextmanager
+async def bot_world(
+    panel: FakePanel, key: str = BOT_KEY, tracking_key: str | None = None
+) -> AsyncIterator[BotWorld]:
+    """The bot's router in a dispatcher, on `panel`, with a fast tracker."""
+    async with (
+        panel as base_url,
+        ToplistClient(key, base_url=base_url) as client,
+        ToplistClient(tracking_key or key, base_url=base_url) as tracking,
+    ):
+        session = RecordingSession()
+        bot = Bot("123456:TEST-token", session=session)
+        dispatcher = Dispatcher()
+        dispatcher.include_router(telegram_bot.build_router())
+        orders = telegram_bot.Orders(
+            tracking, bot.send_message, OPERATOR, interval=0.01, max_interval=0.02
         )
-        update = Update(update_id=self.updates, message=message)
-        await self.dispatcher.feed_update(self.bot, update)
-        return self.session.sent()
+        data = {"client": client, "orders": orders, "allowed_ids": ALLOWED}
+        yield BotWorld(panel, session, bot, dispatcher, data)
 
 
 @pytest.fixture
@@ -171,16 +149,8 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[BotWorld]:
     """A frozen FakePanel, a client and a fast tracker, and the bot's router on them."""
     options: dict[str, Any] = {"speed": 0.0, "partial_rate": 0.0}
     options.update(getattr(request, "param", {}))
-    panel = FakePanel(**options)
-    async with panel as base_url, ToplistClient(BOT_KEY, base_url=base_url) as client:
-        tracker = OrderTracker(client, interval=0.01, max_interval=0.02)
-        session = RecordingSession()
-        bot = Bot("123456:TEST-token", session=session)
-        dispatcher = Dispatcher()
-        dispatcher.include_router(
-            telegram_bot.build_router(client, tracker, bot.send_message)
-        )
-        yield BotWorld(panel, session, bot, dispatcher)
+    async with bot_world(FakePanel(**options)) as world:
+        yield world
 
 
 def _placed_id(reply: str) -> int:
@@ -226,7 +196,7 @@ async def test_order_is_placed_acknowledged_then_reported_when_final(
     assert world.panel.count("status") >= 1
     assert world.session.sent() == []
     world.panel.advance(60)
-    chat, text = await world.session.next_text()
+    chat, text = await world.session.next_sent()
 
     final = world.panel.orders[order_id]
     assert final.status == ending
@@ -305,28 +275,45 @@ async def test_lost_add_answer_warns_the_order_may_exist(world: BotWorld) -> Non
 
 
 async def test_order_the_tracker_may_not_see_is_reported_as_refused() -> None:
-    """If the panel refuses the order's status (another account), the chat hears why."""
+    """If the panel refuses the order's status, the chat hears why."""
     panel = FakePanel(speed=0.0, foreign_order_mode="per_order")
-    async with (
-        panel as base_url,
-        ToplistClient(BOT_KEY, base_url=base_url) as client,
-        ToplistClient("another-account", base_url=base_url) as other,
-    ):
-        tracker = OrderTracker(other, interval=0.01, max_interval=0.02)
-        session = RecordingSession()
-        bot = Bot("123456:TEST-token", session=session)
-        dispatcher = Dispatcher()
-        dispatcher.include_router(
-            telegram_bot.build_router(client, tracker, bot.send_message)
-        )
-        world = BotWorld(panel, session, bot, dispatcher)
-
-        order_id = _placed_id(
-            (await world.send("/order 1 https://example.com/p 100"))[0]
-        )
-        chat, text = await session.next_text()
-
+    async with bot_world(panel, tracking_key="another-account") as world:
+        order_id = _placed_id((await world.send("/order 1 https://x.test/p 100"))[0])
+        chat, text = await world.session.next_sent()
     assert chat == CHAT
     assert text == (
         f"Order {order_id}: the panel refused to report it (Incorrect order ID)."
     )
+
+
+async def test_strangers_get_no_answer_and_spend_nothing(world: BotWorld) -> None:
+    """A user outside ALLOWED_USER_IDS is ignored: no reply, no request."""
+    assert await world.send("/order 1 https://example.com/p 100", user=STRANGER) == []
+    assert await world.send("/start", user=STRANGER) == []
+    assert world.panel.requests == []
+
+
+async def test_a_refused_key_is_told_to_the_operator_once() -> None:
+    """A revoked key: the user hears the bot cannot order, the operator why, once."""
+    panel = FakePanel(speed=0.0, api_key="the-new-key")
+    async with bot_world(panel, key="the-revoked-key") as world:
+        update = message_update(user_id=CHAT, text="/order 1 https://x.test/p 100")
+        await world.dispatcher.feed_update(world.bot, update, **world.data)
+        first = world.session.sent()
+        await world.dispatcher.feed_update(world.bot, update, **world.data)
+        second = world.session.sent()
+    cannot = "The bot cannot order right now; its operator knows."
+    assert first == [(OPERATOR, telegram_bot.KEY_REFUSED), (CHAT, cannot)]
+    assert second == [(CHAT, cannot)]
+
+
+def test_bot_demo_runs_offline() -> None:
+    """`--demo` places an order in a scripted chat and reports it final."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "telegram_bot.py"), "--demo"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Order 1 placed." in done.stdout
+    assert "user 666 is not in the allow-list" in done.stdout
+    assert done.stdout.rstrip().endswith("Order 1 is completed.")
