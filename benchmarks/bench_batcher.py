@@ -71,6 +71,7 @@ from ._common import (
     print_table,
     report,
     rotated,
+    run as on_loop,
     summary,
     timed,
     verdict,
@@ -388,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = base_parser(NAME, __doc__, rounds=5, extra=options).parse_args(argv)
     workloads = workloads_for(args)
-    samples = asyncio.run(run(args, workloads))
+    samples = on_loop(run(args, workloads), args)
     figures, targets = report_figures(args, workloads, samples)
     print_table(
         f"Targets (direct mode, {args.clock} time; this machine, this run)",

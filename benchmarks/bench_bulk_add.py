@@ -40,6 +40,7 @@ from ._common import (
     positive_int,
     print_table,
     report,
+    run,
     verdict,
     write_json,
 )
@@ -86,7 +87,7 @@ def run_round(args: argparse.Namespace, workdir: Path, index: int) -> Round:
         "--speed", "0", "--balance", "1000000000", "--report", str(served)
     )
     with panel as url:
-        result = asyncio.run(burst(url, args.n, args.timeout))
+        result = run(burst(url, args.n, args.timeout), args)
     counts = json.loads(served.read_text())
     return Round(
         result.placed, result.errors, result.client_requests, counts, result.wall

@@ -52,6 +52,7 @@ from ._common import (
     print_table,
     report,
     rotated,
+    run,
     write_json,
 )
 
@@ -174,11 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = base_parser(NAME, __doc__, rounds=7, extra=options).parse_args(argv)
     panel = PanelProcess("--speed", "0", "--balance", "1000000000")
     with panel as url:
-        http = asyncio.run(run_http(args, url))
+        http = run(run_http(args, url), args)
     samples = http["samples"]
     with tempfile.TemporaryDirectory() as workdir:
         pair = _certificate(Path(workdir))
-        tls = asyncio.run(run_tls(args, *pair)) if pair is not None else None
+        tls = run(run_tls(args, *pair), args) if pair is not None else None
 
     rows = []
     figures: dict[str, object] = {}

@@ -69,6 +69,7 @@ from ._common import (
     print_table,
     report,
     rotated,
+    run,
     settle_gc,
     summary,
     timed,
@@ -508,13 +509,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"seeding {seeded:,} orders on a local panel ...", file=sys.stderr)
     with panel as url:
-        ids = asyncio.run(open_orders(url, seeded))
+        ids = run(open_orders(url, seeded), args)
         if len(ids) < wanted:
             msg = f"only {len(ids):,} of {seeded:,} seeded orders are open"
             raise SystemExit(msg)
         print(f"memory: tracking {args.orders:,} orders ...", file=sys.stderr)
-        memory = asyncio.run(measure_memory(url, ids[: args.orders]))
-        samples = asyncio.run(measure_rounds(url, ids, sizes, args.rounds, args.warmup))
+        memory = run(measure_memory(url, ids[: args.orders]), args)
+        samples = run(measure_rounds(url, ids, sizes, args.rounds, args.warmup), args)
 
     targets = report_memory(memory)
     rounds, round_targets = report_rounds(args, samples)
