@@ -15,7 +15,7 @@ import aiohttp
 from ._arguments import MAX_ID, order_fields, order_id, order_ids
 from ._base_url import check_base_url
 from ._batcher import Batcher
-from ._decode import to_balance, to_services
+from ._decode import BALANCE_ANSWER, to_balance, to_services
 from ._dialect import Dialect
 from ._exceptions import ClientClosedError, OrderError
 from ._fields import check_extra_fields
@@ -240,7 +240,8 @@ class ToplistClient(RefillCalls, Sending):
 
     async def balance(self) -> Balance:
         """Get the account's balance and currency."""
-        return to_balance(await self._send("balance", {}, is_transient))
+        answer = await self._send("balance", {}, is_transient, fast=BALANCE_ANSWER)
+        return to_balance(answer)
 
     async def add(
         self,

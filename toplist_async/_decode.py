@@ -35,6 +35,7 @@ from ._scalars import (
 )
 
 __all__ = [
+    "BALANCE_ANSWER",
     "STATUS_ENTRIES",
     "NotJSON",
     "StatusEntry",
@@ -81,6 +82,18 @@ class StatusEntry(msgspec.Struct, gc=False):
 # envelopes) fails it and takes the tolerant path instead. Not msgspec's lax
 # mode: it would read "1.000" as 1, which `integer` refuses to guess.
 STATUS_ENTRIES = msgspec.json.Decoder(dict[str, StatusEntry])
+
+
+class BalanceAnswer(msgspec.Struct, gc=False):
+    """A balance answer as panels write it, the amount a number or a string."""
+
+    balance: Decimal
+    currency: str | None = None
+
+
+# The fast path of `balance()`: a 2xx answer that holds a balance carries data,
+# never an error (the classifier reads an `error` beside it as data too).
+BALANCE_ANSWER = msgspec.json.Decoder(BalanceAnswer)
 # Longer digit strings are no count; `integer` decides what they are.
 _MAX_FAST_DIGITS = 18
 
@@ -217,6 +230,10 @@ def to_order_id(body: object) -> int:
 
 def to_balance(body: object) -> Balance:
     """Read `{"balance": "100.84", "currency": "USD"}`."""
+    if type(body) is BalanceAnswer:
+        if body.balance.is_finite():
+            return Balance(balance=body.balance, currency=body.currency or "")
+        body = msgspec.structs.asdict(body)
     body = _unwrap(body)
     amount = money(body.get("balance")) if isinstance(body, dict) else None
     if amount is None or not isinstance(body, dict):

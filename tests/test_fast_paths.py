@@ -1,15 +1,23 @@
-"""The typed fast path of status answers reads exactly what the tolerant path reads."""
+"""The typed fast paths (status, balance) read exactly what the tolerant path reads."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, strategies as st
 
 from tests.test_decode import COUNTS
-from toplist_async import OrderStatus
-from toplist_async._decode import STATUS_ENTRIES, decode_as, decode_json, to_statuses
+from toplist_async import Balance, OrderStatus, ResponseValidationError
+from toplist_async._decode import (
+    BALANCE_ANSWER,
+    STATUS_ENTRIES,
+    decode_as,
+    decode_json,
+    to_balance,
+    to_statuses,
+)
 
 # The family's common form: counts and money as strings (field notes §1).
 STRING_DIALECT = (
@@ -98,3 +106,53 @@ def test_fast_path_agrees_with_the_tolerant_path(
     fast, tolerant = both_paths(raw, [5, 6])
     if fast is not None:
         assert repr(fast) == repr(tolerant)
+
+
+# --- balance ----------------------------------------------------------------------
+
+
+def both_balance_paths(raw: bytes) -> tuple[object, object]:
+    """`balance()` on `raw`: the fast path (None: refused), the tolerant path."""
+
+    def read(body: object) -> object:
+        try:
+            return to_balance(body)
+        except ResponseValidationError as exc:
+            return type(exc), exc.message
+
+    typed = decode_as(raw, BALANCE_ANSWER)
+    fast = None if typed is None else read(typed)
+    return fast, read(decode_json(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"balance": "100.84", "currency": "USD"}',
+        b'{"balance": 100.84, "currency": "USD"}',
+    ],
+    ids=["string", "number"],
+)
+def test_a_balance_in_either_dialect_takes_the_fast_path(raw: bytes) -> None:
+    fast, tolerant = both_balance_paths(raw)
+    assert fast == tolerant == Balance(balance=Decimal("100.84"), currency="USD")
+
+
+@given(
+    amount=FRAGMENTS,
+    currency=st.sampled_from(['"USD"', "null", "1", '""', '"\\u20ac"']),
+    extra=st.sampled_from(
+        ["", ', "error": "x"', ', "status": "error", "message": "m"', ', "x": 1']
+    ),
+)
+def test_balance_fast_path_agrees_with_the_tolerant_path(
+    amount: str, currency: str, extra: str
+) -> None:
+    """Whatever a balance answer holds, the fast path reads it alike or refuses it."""
+    for raw in (
+        f'{{"balance": {amount}, "currency": {currency}{extra}}}'.encode(),
+        f'{{"balance": {amount}{extra}}}'.encode(),
+    ):
+        fast, tolerant = both_balance_paths(raw)
+        if fast is not None:
+            assert repr(fast) == repr(tolerant)
