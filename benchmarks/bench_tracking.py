@@ -76,6 +76,7 @@ from ._common import (
     verdict,
     write_json,
 )
+from ._tracking_live import idle_cpu, report_idle, report_live, steady_state
 
 NAME = "bench_tracking"
 REPO = Path(__file__).resolve().parent.parent
@@ -492,6 +493,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="orders tracked for the memory figure; the largest round size",
         )
         add(
+            "--only",
+            choices=("rounds", "live", "idle"),
+            default=None,
+            help="run one part: poll rounds and memory, orders tracked over time, "
+            "or the idle tracker (default: all three)",
+        )
+        add(
+            "--live-orders",
+            type=positive_int,
+            default=10_000,
+            help="orders placed and tracked over time",
+        )
+        add(
+            "--live-span",
+            type=float,
+            default=600.0,
+            help="simulated seconds over which they are placed",
+        )
+        add(
+            "--idle-orders",
+            type=positive_int,
+            default=100_000,
+            help="orders of the idle tracker",
+        )
+        add(
+            "--idle-window",
+            type=float,
+            default=10.0,
+            help="wall seconds the idle tracker's CPU is measured",
+        )
+        add(
             "--sizes",
             type=parse_sizes,
             default=None,
@@ -502,39 +534,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes: list[int] = args.sizes or sorted(
         {max(1, args.orders // 100), max(1, args.orders // 10), args.orders}
     )
-    wanted = max(args.orders, sizes[-1])
-    seeded = math.ceil(wanted * SEED_FACTOR) + 100
-    panel = PanelProcess(
-        "--seed-orders", str(seeded), "--speed", "0", "--partial-rate", "0"
-    )
-    print(f"seeding {seeded:,} orders on a local panel ...", file=sys.stderr)
-    with panel as url:
-        ids = run(open_orders(url, seeded), args)
-        if len(ids) < wanted:
-            msg = f"only {len(ids):,} of {seeded:,} seeded orders are open"
-            raise SystemExit(msg)
-        print(f"memory: tracking {args.orders:,} orders ...", file=sys.stderr)
-        memory = run(measure_memory(url, ids[: args.orders]), args)
-        samples = run(measure_rounds(url, ids, sizes, args.rounds, args.warmup), args)
-
-    targets = report_memory(memory)
-    rounds, round_targets = report_rounds(args, samples)
-    targets += round_targets
-    throughput = report_throughput(rounds, sizes[-1])
+    parts = {args.only} if args.only else {"rounds", "live", "idle"}
+    wanted = max(args.orders, sizes[-1]) if "rounds" in parts else 0
+    if "idle" in parts:
+        wanted = max(wanted, args.idle_orders)
+    figures: dict[str, Any] = {}
+    targets: list[dict[str, Any]] = []
+    if "live" in parts:
+        print(
+            f"orders tracked over time: {args.live_orders:,} over "
+            f"{args.live_span:.0f} simulated s ...",
+            file=sys.stderr,
+        )
+        live = run(steady_state(args.live_orders, args.live_span), args)
+        targets += report_live(live)
+        figures["live"] = live
+    if wanted:
+        seeded = math.ceil(wanted * SEED_FACTOR) + 100
+        panel = PanelProcess(
+            "--seed-orders", str(seeded), "--speed", "0", "--partial-rate", "0"
+        )
+        print(f"seeding {seeded:,} orders on a local panel ...", file=sys.stderr)
+        with panel as url:
+            ids = run(open_orders(url, seeded), args)
+            if len(ids) < wanted:
+                msg = f"only {len(ids):,} of {seeded:,} seeded orders are open"
+                raise SystemExit(msg)
+            if "idle" in parts:
+                print(f"idle: {args.idle_orders:,} orders ...", file=sys.stderr)
+                idle = run(
+                    idle_cpu(url, ids[: args.idle_orders], args.idle_window), args
+                )
+                targets += report_idle(idle)
+                figures["idle"] = idle
+            if "rounds" in parts:
+                print(f"memory: tracking {args.orders:,} orders ...", file=sys.stderr)
+                memory = run(measure_memory(url, ids[: args.orders]), args)
+                samples = run(
+                    measure_rounds(url, ids, sizes, args.rounds, args.warmup), args
+                )
+                targets += report_memory(memory)
+                rounds, round_targets = report_rounds(args, samples)
+                targets += round_targets
+                figures |= {
+                    "memory": memory,
+                    "rounds": rounds,
+                    "throughput": report_throughput(rounds, sizes[-1]),
+                }
     print_table(
         "Targets (this machine, this run)",
         ["target", "value", "verdict"],
         [[t["target"], t["value"], verdict(t["pass"])] for t in targets],
     )
-    document = report(
-        NAME,
-        args,
-        PACKAGES,
-        memory=memory,
-        rounds=rounds,
-        throughput=throughput,
-        targets=targets,
-    )
+    document = report(NAME, args, PACKAGES, targets=targets, **figures)
     write_json(args.json, document)
     return 0
 

@@ -211,6 +211,11 @@ class Collector:
         return [shape(update) for update in self.updates if order_of(update) == order]
 
 
+async def everything(tracker: OrderTracker) -> list[Update]:
+    """Every update of an iteration (bound it with a timeout: it may never end)."""
+    return [update async for update in tracker]
+
+
 def order_of(update: Update) -> int:
     return update.order_id
 

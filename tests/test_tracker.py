@@ -16,6 +16,7 @@ from tests._tracking import (
     FakeClock,
     Statuses,
     entry,
+    everything,
     library_tasks,
     long_lived,
     order_of,
@@ -187,10 +188,11 @@ async def test_an_order_due_soon_rides_along_with_a_request_going_out(
         assert [ids for _, ids in panel.polls[2:]] == [(1, 2)] * 4
         assert panel.times(2) == pytest.approx([1, 5, 12.5, 23.75, 40.625])
     else:
-        # At 5, 2 is only 60 % into its gap; at 12.5, 73 %. At 23.75 it is
-        # 82 % into its 11.25 s gap: it rides along from then on.
-        assert panel.times(1) == pytest.approx([0, 5, 12.5, 23.75, 40.625])
-        assert panel.times(2) == pytest.approx([2, 7, 14.5, 23.75, 40.625])
+        # At 5, 2 is only 60 % into its gap, and would be ready (7) after 1
+        # reaches 110 % (5.5): 1 goes alone. At 12.5, 2 becomes ready at 13,
+        # before 1 reaches 110 % of its 7.5 s gap (13.25): 1 waits for it.
+        assert panel.times(1) == pytest.approx([0, 5, 13, 24.25])
+        assert panel.times(2) == pytest.approx([2, 7, 13, 24.25])
         assert [ids for _, ids in panel.polls[-2:]] == [(1, 2)] * 2
 
 
@@ -258,7 +260,7 @@ async def test_final_order_is_yielded_once_and_never_polled_again(
     await clock.advance(600)
     assert collector.of(3) == [(state, 0, 10)]
     assert collector.task.done()
-    final = await waiter
+    final = await asyncio.wait_for(waiter, 5)
     assert (final.order_id, final.status, final.raw_status) == (3, state, raw)
     assert panel.times(3) == [0]
 
@@ -268,7 +270,7 @@ async def test_watch_of_no_orders_ends_at_once(
 ) -> None:
     """Watching an empty list yields nothing, sends nothing and ends."""
     tracker = watch(client, clock, [])
-    updates = [update async for update in tracker]
+    updates = await asyncio.wait_for(everything(tracker), 5)
     assert updates == []
     assert panel.polls == []
 
@@ -279,7 +281,9 @@ async def test_wait_after_watch_ended_does_not_hang(
     """wait() on a watch whose stream has ended answers (or fails) and never hangs."""
     panel.script[1] = [entry("Completed", 0, 10)]
     tracker = watch(client, clock, [1])
-    assert [shape(u) async for u in tracker] == [(OrderState.COMPLETED, 0, 10)]
+    assert [shape(u) for u in await asyncio.wait_for(everything(tracker), 5)] == [
+        (OrderState.COMPLETED, 0, 10)
+    ]
     waiter = asyncio.create_task(tracker.wait(1))
     await clock.advance(60)
     done, _ = await asyncio.wait({waiter}, timeout=0.2)
@@ -318,7 +322,7 @@ async def test_rejected_id_is_yielded_as_order_error_and_the_stream_goes_on(
     assert collector.of(3)[-1] == (OrderState.COMPLETED, 0, 0)
     assert collector.task.done()
     with pytest.raises(OrderError) as info:
-        await waiter
+        await asyncio.wait_for(waiter, 5)
     assert info.value.order_id == 2
     assert panel.times(2) == [0]
 
@@ -361,7 +365,7 @@ async def test_wait_returns_the_final_status(
         await clock.advance(20)
         assert not waiter.done()
         await clock.advance(10)
-        final = await waiter
+        final = await asyncio.wait_for(waiter, 5)
     assert (final.order_id, final.status, final.remains) == (9, OrderState.COMPLETED, 0)
     assert panel.times(9) == pytest.approx([0, 5, 12.5, 23.75])
 
@@ -377,7 +381,7 @@ async def test_untrack_fails_its_waiters_and_stops_polling_it(
         tracker.untrack(404)  # not followed: nothing happens
         assert tracker.tracked == 1
         with pytest.raises(ToplistError) as info:
-            await waiter
+            await asyncio.wait_for(waiter, 5)
         assert not isinstance(info.value, OrderError | ClientClosedError)
         await clock.advance(20)
     assert panel.times(1) == [0]
@@ -503,7 +507,7 @@ async def test_client_close_ends_a_watch_and_its_tasks(
     await asyncio.wait_for(collector.task, 1)
     assert collector.of(1) == [(OrderState.IN_PROGRESS, 100, 0)]
     with pytest.raises(ClientClosedError):
-        await waiter
+        await asyncio.wait_for(waiter, 5)
     assert library_tasks() == set()
 
 
@@ -596,8 +600,11 @@ async def test_leaving_a_watch_early_stops_its_polling() -> None:
     panel = FakePanel(speed=0)
     async with panel as url, ToplistClient("test-key", base_url=url) as client:
         order = await client.add(service=1, link="https://x.test/p", quantity=100)
-        async for _update in client.watch([order], interval=0.01, max_interval=0.01):
-            break
+        async with asyncio.timeout(5):
+            async for _update in client.watch(
+                [order], interval=0.01, max_interval=0.01
+            ):
+                break
         await asyncio.sleep(0.1)  # the abandoned generator is finalised
         before = panel.count("status")
         await asyncio.sleep(0.1)

@@ -102,6 +102,28 @@ async def test_on_error_raising_ends_tracking_and_reaches_the_consumer(
     assert library_tasks() == set()
 
 
+async def test_a_bug_while_reading_answers_ends_tracking_loudly(
+    client: ToplistClient,
+    clock: FakeClock,
+    panel: Statuses,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unexpected error inside the tracker is raised to everyone, not lost."""
+    bug = RuntimeError("a bug")
+
+    def broken(*args: object) -> None:
+        raise bug
+
+    monkeypatch.setattr("toplist_async._rounds.Book.apply", broken)
+    tracker = watch(client, clock, [1])
+    collector = Collector(tracker)
+    waiter = asyncio.create_task(tracker.wait(1))
+    await clock.advance(10)
+    assert await _outcome(collector.task) is bug
+    assert await _outcome(waiter) is bug
+    assert library_tasks() == set()
+
+
 @pytest.mark.parametrize("trouble", ["failing", "throttled"])
 async def test_transient_failures_keep_tracking(
     client: ToplistClient, clock: FakeClock, panel: Statuses, trouble: str
@@ -246,9 +268,10 @@ async def test_updates_are_kept_only_while_someone_iterates(
     """After `break`, changes are not queued: a new loop starts from what is new."""
     panel.script[1] = [entry("In progress", remains) for remains in range(100, 0, -1)]
     async with long_lived(client, clock, [1], growth=1.0) as tracker:
-        async for update in tracker:
-            assert shape(update) == (OrderState.IN_PROGRESS, 100, 0)
-            break
+        async with asyncio.timeout(5):
+            async for update in tracker:
+                assert shape(update) == (OrderState.IN_PROGRESS, 100, 0)
+                break
         await clock.advance(100)  # 20 polls, each a change
         later = Collector(tracker)
         await clock.advance(0)

@@ -60,25 +60,22 @@ class Report:
 
 class Book:
     """
-    The tracked orders and their plans, in a heap by due time.
+    The tracked orders and their plans, in a heap by due time and one by the
+    time they may ride along (to know when the next one becomes ready).
 
-    The heap may hold older schedules of an order; an entry counts only if it
-    is the order's current `plan.due` and the order is not being polled.
+    The heaps may hold older schedules of an order; an entry counts only if it
+    is the order's current plan and the order is not being polled.
     """
 
-    __slots__ = ("_heap", "last_answer", "orders", "rules")
+    __slots__ = ("_heap", "_soon", "last_answer", "orders", "rules")
 
     def __init__(self, rules: Schedule) -> None:
         self.rules = rules
         self.orders: dict[int, Entry] = {}
         self._heap: list[tuple[float, int]] = []
+        self._soon: list[tuple[float, int]] = []
         self.last_answer = float("-inf")
         """When the panel last answered a status request of this book's orders."""
-
-    @property
-    def first_due(self) -> float | None:
-        """When the next order is due (perhaps an outdated schedule: earlier)."""
-        return self._heap[0][0] if self._heap else None
 
     def add(self, key: int, now: float) -> float | None:
         """Track `key` from `now`; its due time, or None if it was tracked."""
@@ -86,14 +83,34 @@ class Book:
             return None
         plan = self.rules.start(now)
         self.orders[key] = Entry(plan)
-        heapq.heappush(self._heap, (plan.due, key))
+        self._push(key, plan)
         return plan.due
 
     def plan(self, entry: Entry, key: int, plan: Plan) -> None:
         """Give a polled order its next plan."""
         entry.plan = plan
         entry.polling = False
+        self._push(key, plan)
+
+    def _push(self, key: int, plan: Plan) -> None:
         heapq.heappush(self._heap, (plan.due, key))
+        heapq.heappush(self._soon, (self.rules.earliest(plan), key))
+
+    def next_ready(self, now: float) -> float:
+        """When the next order not ready at `now` may ride along (inf: none)."""
+        soon, orders, earliest = self._soon, self.orders, self.rules.earliest
+        while soon:
+            when, key = soon[0]
+            entry = orders.get(key)
+            if (
+                when > now
+                and entry
+                and not entry.polling
+                and earliest(entry.plan) == when
+            ):
+                return when
+            heapq.heappop(soon)  # ready already, or an older schedule
+        return float("inf")
 
     def apply(
         self, results: Mapping[int, OrderStatus | BaseException], now: float
@@ -154,6 +171,7 @@ class Book:
     def clear(self) -> None:
         self.orders.clear()
         self._heap.clear()
+        self._soon.clear()
 
     def _current(self, when: float, key: int) -> Entry | None:
         entry = self.orders.get(key)
@@ -161,8 +179,11 @@ class Book:
             return None
         return entry
 
-    def take_round(self, now: float) -> list[list[int]]:
-        """The requests to send at `now`; their orders are marked as polling."""
+    def take_round(self, now: float) -> tuple[list[list[int]], float | None]:
+        """
+        The requests to send at `now` (their orders marked as polling), and
+        when to look again (None: no order left to poll).
+        """
         heap, rules = self._heap, self.rules
         candidates: list[tuple[int, Plan]] = []
         healthy = 0
@@ -173,13 +194,19 @@ class Book:
                 candidates.append((key, entry.plan))
                 healthy += not entry.plan.failures
         room = -healthy % rules.capacity
+        ready = float("inf")
         if healthy and room:
             candidates += self._riders(now, room)
-        requests = rules.pick_round(candidates, now)
+            ready = self.next_ready(now)
+        requests, held, until = rules.pick_round(candidates, now, ready)
         for request in requests:
             for key in request:
                 self.orders[key].polling = True
-        return requests
+        for key in held:
+            heapq.heappush(heap, (self.orders[key].plan.due, key))
+        if held:
+            return requests, until
+        return requests, heap[0][0] if heap else None
 
     def _riders(self, now: float, room: int) -> list[tuple[int, Plan]]:
         """Orders not yet due that may fill `room` places in a request now."""

@@ -13,9 +13,12 @@ The API, for a tracker of any kind:
   options once (`ValueError`).
 - `rules.start(now)` is a new order's plan. An order is due when
   `plan.due <= now`; it may ride along early from `rules.earliest(plan)`.
-- `rules.pick_round(candidates, now)` splits the orders that may go now into
-  requests (lists of ids). Call it when the first order is due, with every
-  due order and, for room in the last request, some ready ones.
+- `rules.pick_round(candidates, now, next_ready)` splits the orders that may
+  go now into requests (lists of ids) and says which to hold back, until
+  when. Call it when the first order is due (or at `Round.until`), with every
+  due order and, for room in the last request, some ready ones (past
+  `rules.earliest(plan)`); `next_ready` is when the next order not yet ready
+  becomes ready.
 - After a poll, `rules.after(plan, now, outcome, last_answer=...)` is the
   order's next `Plan`, or the `Ending` that drops it.
 - `classify_failure(exc)` says whether a failed request ends tracking.
@@ -27,10 +30,12 @@ The rules:
   `growth`, up to `max_interval`; a change resets it to `interval`.
 - Shared rounds: a request goes out when an order is due. When its request
   has room (fewer than `capacity` ids), orders due soon fill it: an order may
-  ride along once `EARLY` (80 %) of its gap has passed. Its next gap counts
-  from that poll, so orders that rode together stay together. The slack is
-  thus [80 %, 100 %] of the gap; a poll is later only when the loop or the
-  panel is slow (benchmarks count polls outside [80 %, 110 %]).
+  ride along once `EARLY` (80 %) of its gap has passed. A request still short
+  waits for the next order to become ready, as long as no due order in it
+  passes `LATE` (110 %) of its gap; a lone order is not held (nothing would
+  join it in time). An order's next gap counts from the poll, so orders that
+  went together stay together. The slack is thus [80 %, 110 %] of the gap;
+  a poll is later only when the loop or the panel is slow.
 - What ends tracking (`classify_failure` says `FATAL`): an
   `AuthenticationError` about the key (HTTP 401, or a message naming the
   key), a closed client, and (the tracker's part) the user's `on_error`
@@ -59,7 +64,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from ._exceptions import ClientClosedError
 from ._loaders import about_the_key
@@ -72,6 +77,7 @@ __all__ = [
     "Failure",
     "Outcome",
     "Plan",
+    "Round",
     "Schedule",
     "about_the_key",
     "classify_failure",
@@ -117,6 +123,17 @@ class Failure(enum.Enum):
     """Tracking ends: every waiter and the iterating consumer get the error."""
     RETRY = "retry"
     """Its orders are polled again later (isolated, see `Schedule.after`)."""
+
+
+class Round(NamedTuple, Generic[K]):
+    """What `Schedule.pick_round` decided for the orders that could go now."""
+
+    requests: list[list[K]]
+    """To send now, one list of ids per request."""
+    held: list[K]
+    """Due orders (and riders) kept back to fill their request; due again now."""
+    until: float | None
+    """When to look at `held` again (another order becomes ready then)."""
 
 
 class Plan(NamedTuple):
@@ -190,18 +207,29 @@ class Schedule:
         """Ids at most in the order's next request (halved after each failure)."""
         return max(1, self.capacity >> plan.failures)
 
+    def latest(self, plan: Plan) -> float:
+        """Until when a due order may wait for riders to fill its request."""
+        return plan.due + (LATE - 1) * plan.interval
+
     def pick_round(
-        self, candidates: Iterable[tuple[K, Plan]], now: float
-    ) -> list[list[K]]:
+        self,
+        candidates: Iterable[tuple[K, Plan]],
+        now: float,
+        next_ready: float = float("inf"),
+    ) -> Round[K]:
         """
         The requests to send at `now`, most urgent ids first.
 
-        `candidates` are orders not being polled, most urgent first: every due
-        one goes; the others fill the room left in the last request of healthy
-        orders, if they may ride along. Orders at an isolation level go only
-        when due, in requests of their level's size.
+        `candidates` are orders not being polled, most urgent first: the due
+        ones go, 100 a request; others fill the room left in the last request
+        if they may ride along (past `EARLY`). A last request left short waits
+        (`Round.held`, until `Round.until`) if another order becomes ready at
+        `next_ready` before a due one in it reaches `LATE` of its gap;
+        otherwise it goes now. Orders at an isolation level go when due, in
+        requests of their level's size.
         """
         healthy: list[K] = []
+        latest = float("inf")
         riders: list[K] = []
         suspects: dict[int, list[K]] = {}
         for key, plan in candidates:
@@ -210,17 +238,24 @@ class Schedule:
                     suspects.setdefault(plan.failures, []).append(key)
                 else:
                     healthy.append(key)
+                    latest = min(latest, self.latest(plan))
             elif self.earliest(plan) <= now:
                 riders.append(key)
         size = self.capacity
         requests = [healthy[i : i + size] for i in range(0, len(healthy), size)]
+        held: list[K] = []
+        until = None
         if requests and riders:
             requests[-1].extend(riders[: size - len(requests[-1])])
+        short = bool(requests) and len(requests[-1]) < size
+        if short and now < latest and next_ready <= latest:
+            held = requests.pop()
+            until = next_ready
         for failures in sorted(suspects):
             keys = suspects[failures]
             size = max(1, self.capacity >> failures)
             requests += [keys[i : i + size] for i in range(0, len(keys), size)]
-        return requests
+        return Round(requests, held, until)
 
     def after(
         self,

@@ -213,15 +213,21 @@ class OrderTracker:
         self._start()
 
     async def _schedule(self) -> None:
+        try:
+            await self._run_rounds()
+        except Exception as exc:  # a bug must not leave everyone waiting
+            self._fail(exc)
+
+    async def _run_rounds(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = self._clock()
-            for request in self._book.take_round(now):
+            requests, due = self._book.take_round(now)
+            for request in requests:
                 alone = self._orders[request[0]].plan.failures > 0
                 poll = loop.create_task(self._poll(request, alone))
                 self._polls.add(poll)
                 poll.add_done_callback(self._poll_done)
-            due = self._book.first_due
             if due is None:
                 break
             self._parked_until = due
@@ -240,7 +246,11 @@ class OrderTracker:
     async def _poll(self, keys: list[int], alone: bool) -> None:
         loader = self._load_alone if alone else None
         results = await fetch(self._statuses, loader, keys)
-        report = self._book.apply(results, self._clock())
+        try:
+            report = self._book.apply(results, self._clock())
+        except Exception as exc:  # a bug must not leave everyone waiting
+            self._fail(exc)
+            return
         for update in report.updates:
             self._updates.put(update)
         for key, outcome in report.ended:
