@@ -58,6 +58,10 @@ class Report:
     """The earliest next due time given by this poll."""
 
 
+def _answered(value: object) -> bool:
+    return isinstance(value, (OrderStatus, OrderError))
+
+
 class Book:
     """
     The tracked orders and their plans, in a heap by due time and one by the
@@ -67,13 +71,12 @@ class Book:
     is the order's current plan and the order is not being polled.
     """
 
-    __slots__ = ("_heap", "_soon", "last_answer", "orders", "rules")
+    __slots__ = ("_heap", "last_answer", "orders", "rules")
 
     def __init__(self, rules: Schedule) -> None:
         self.rules = rules
         self.orders: dict[int, Entry] = {}
         self._heap: list[tuple[float, int]] = []
-        self._soon: list[tuple[float, int]] = []
         self.last_answer = float("-inf")
         """When the panel last answered a status request of this book's orders."""
 
@@ -94,37 +97,20 @@ class Book:
 
     def _push(self, key: int, plan: Plan) -> None:
         heapq.heappush(self._heap, (plan.due, key))
-        heapq.heappush(self._soon, (self.rules.earliest(plan), key))
-
-    def next_ready(self, now: float) -> float:
-        """When the next order not ready at `now` may ride along (inf: none)."""
-        soon, orders, earliest = self._soon, self.orders, self.rules.earliest
-        while soon:
-            when, key = soon[0]
-            entry = orders.get(key)
-            if (
-                when > now
-                and entry
-                and not entry.polling
-                and earliest(entry.plan) == when
-            ):
-                return when
-            heapq.heappop(soon)  # ready already, or an older schedule
-        return float("inf")
 
     def apply(
         self, results: Mapping[int, OrderStatus | BaseException], now: float
     ) -> Report:
         """Record what a poll at `now` answered: next plans, changes, endings."""
         report = Report()
-        if any(isinstance(v, OrderStatus | OrderError) for v in results.values()):
-            self.last_answer = now
+        after, rules = self.rules.after, self.rules
         for key, answer in results.items():
             entry = self.orders.get(key)
             if entry is None or not entry.polling:
                 continue  # untracked while its poll was in flight
             entry.polling = False
             if isinstance(answer, OrderStatus):
+                self.last_answer = now
                 seen = (answer.status, answer.remains, answer.start_count)
                 changed = seen != entry.seen
                 entry.seen = seen
@@ -135,6 +121,7 @@ class Book:
                     continue
                 step = Outcome.CHANGED if changed else Outcome.UNCHANGED
             elif isinstance(answer, OrderError):
+                self.last_answer = now
                 if not answer.missing:
                     self._end(report, key, answer)
                     continue
@@ -143,12 +130,16 @@ class Book:
                 report.fatal = answer
                 return report
             else:
+                if report.error is None and self.last_answer < now:  # noqa: SIM102
+                    # Answers of this poll count, even those read after it.
+                    if any(_answered(value) for value in results.values()):
+                        self.last_answer = now
                 report.failed.append(key)
                 report.error = answer
                 step = Outcome.FAILED
-            plan = self.rules.after(entry.plan, now, step, last_answer=self.last_answer)
+            plan = after(entry.plan, now, step, self.last_answer)
             if isinstance(plan, Ending):
-                self._end(report, key, ending_error(key, plan, answer, self.rules))
+                self._end(report, key, ending_error(key, plan, answer, rules))
                 continue
             self.plan(entry, key, plan)
             if report.soonest is None or plan.due < report.soonest:
@@ -171,7 +162,6 @@ class Book:
     def clear(self) -> None:
         self.orders.clear()
         self._heap.clear()
-        self._soon.clear()
 
     def _current(self, when: float, key: int) -> Entry | None:
         entry = self.orders.get(key)
@@ -196,8 +186,8 @@ class Book:
         room = -healthy % rules.capacity
         ready = float("inf")
         if healthy and room:
-            candidates += self._riders(now, room)
-            ready = self.next_ready(now)
+            riders, ready = self._riders(now, room)
+            candidates += riders
         requests, held, until = rules.pick_round(candidates, now, ready)
         for request in requests:
             for key in request:
@@ -208,26 +198,35 @@ class Book:
             return requests, until
         return requests, heap[0][0] if heap else None
 
-    def _riders(self, now: float, room: int) -> list[tuple[int, Plan]]:
-        """Orders not yet due that may fill `room` places in a request now."""
-        heap = self._heap
-        horizon = now + (1 - EARLY) * self.rules.max_interval  # none later may ride
+    def _riders(self, now: float, room: int) -> tuple[list[tuple[int, Plan]], float]:
+        """
+        Up to `room` orders not yet due that may ride along now, and when the
+        next order becomes ready (perhaps earlier: then it is looked at again).
+        """
+        heap, rules = self._heap, self.rules
+        span = (1 - EARLY) * rules.max_interval  # no order rides longer before due
         riders: list[tuple[int, Plan]] = []
         passed: list[tuple[float, int]] = []
+        ready = float("inf")
         looks = room * _RIDER_SCAN
-        while heap and len(riders) < room and looks and heap[0][0] <= horizon:
+        while heap and len(riders) < room and looks and heap[0][0] <= now + span:
             looks -= 1
             when, key = heapq.heappop(heap)
             entry = self._current(when, key)
             if entry is None:
                 continue
-            if self.rules.earliest(entry.plan) <= now:
+            earliest = rules.earliest(entry.plan)
+            if earliest <= now:
                 riders.append((key, entry.plan))
             else:
                 passed.append((when, key))
+                ready = min(ready, earliest)
         for item in passed:
             heapq.heappush(heap, item)
-        return riders
+        if heap and heap[0][0] - span > now:
+            # Orders not looked at are due later: none is ready before this.
+            ready = min(ready, heap[0][0] - span)
+        return riders, ready
 
 
 async def fetch(

@@ -151,6 +151,10 @@ class Plan(NamedTuple):
     """Answers in a row that left the order out."""
 
 
+# What `Plan(...)` does, without the keyword handling: one per poll per order.
+_new_plan = tuple.__new__
+
+
 def classify_failure(exc: BaseException) -> Failure:
     """Whether a request that failed as a whole ends tracking or is retried."""
     if isinstance(exc, ClientClosedError) or about_the_key(exc):
@@ -229,7 +233,7 @@ class Schedule:
         requests of their level's size.
         """
         healthy: list[K] = []
-        latest = float("inf")
+        plans: list[Plan] = []
         riders: list[K] = []
         suspects: dict[int, list[K]] = {}
         for key, plan in candidates:
@@ -238,7 +242,7 @@ class Schedule:
                     suspects.setdefault(plan.failures, []).append(key)
                 else:
                     healthy.append(key)
-                    latest = min(latest, self.latest(plan))
+                    plans.append(plan)
             elif self.earliest(plan) <= now:
                 riders.append(key)
         size = self.capacity
@@ -247,10 +251,12 @@ class Schedule:
         until = None
         if requests and riders:
             requests[-1].extend(riders[: size - len(requests[-1])])
-        short = bool(requests) and len(requests[-1]) < size
-        if short and now < latest and next_ready <= latest:
-            held = requests.pop()
-            until = next_ready
+        if requests and len(requests[-1]) < size and next_ready < float("inf"):
+            last = len(healthy) - len(healthy) % size
+            latest = min(map(self.latest, plans[last:]))
+            if now < latest and next_ready <= latest:
+                held = requests.pop()
+                until = next_ready
         for failures in sorted(suspects):
             keys = suspects[failures]
             size = max(1, self.capacity >> failures)
@@ -262,7 +268,6 @@ class Schedule:
         plan: Plan,
         now: float,
         outcome: Outcome,
-        *,
         last_answer: float = float("-inf"),
     ) -> Plan | Ending:
         """
@@ -274,9 +279,13 @@ class Schedule:
         if outcome is Outcome.CHANGED:
             interval = self.interval
         else:
-            interval = min(self.max_interval, plan.interval * self.growth)
+            interval = plan.interval * self.growth
+            if interval > self.max_interval:
+                interval = self.max_interval
         failures = misses = 0
-        if outcome is Outcome.MISSING:
+        if outcome is Outcome.UNCHANGED or outcome is Outcome.CHANGED:
+            pass
+        elif outcome is Outcome.MISSING:
             misses = plan.misses + 1
             if misses >= MAX_MISSES:
                 return Ending.MISSING
@@ -296,4 +305,4 @@ class Schedule:
             if now >= deadline:
                 return Ending.TIMEOUT
             due = min(due, deadline)
-        return Plan(due, interval, plan.since, failures, misses)
+        return _new_plan(Plan, (due, interval, plan.since, failures, misses))
