@@ -58,6 +58,9 @@ class Report:
     """The earliest next due time given by this poll."""
 
 
+_CHANGED, _UNCHANGED = Outcome.CHANGED, Outcome.UNCHANGED  # read once per order
+
+
 def _answered(value: object) -> bool:
     return isinstance(value, (OrderStatus, OrderError))
 
@@ -103,7 +106,12 @@ class Book:
     ) -> Report:
         """Record what a poll at `now` answered: next plans, changes, endings."""
         report = Report()
-        after, rules = self.rules.after, self.rules
+        after, rules, heap, heappush = (
+            self.rules.after,
+            self.rules,
+            self._heap,
+            heapq.heappush,
+        )
         for key, answer in results.items():
             entry = self.orders.get(key)
             if entry is None or not entry.polling:
@@ -119,7 +127,7 @@ class Book:
                 if answer.is_final:
                     self._end(report, key, answer, told=changed)
                     continue
-                step = Outcome.CHANGED if changed else Outcome.UNCHANGED
+                step = _CHANGED if changed else _UNCHANGED
             elif isinstance(answer, OrderError):
                 self.last_answer = now
                 if not answer.missing:
@@ -141,7 +149,8 @@ class Book:
             if isinstance(plan, Ending):
                 self._end(report, key, ending_error(key, plan, answer, rules))
                 continue
-            self.plan(entry, key, plan)
+            entry.plan = plan
+            heappush(heap, (plan.due, key))
             if report.soonest is None or plan.due < report.soonest:
                 report.soonest = plan.due
         return report
@@ -174,26 +183,29 @@ class Book:
         The requests to send at `now` (their orders marked as polling), and
         when to look again (None: no order left to poll).
         """
-        heap, rules = self._heap, self.rules
+        heap, rules, orders = self._heap, self.rules, self.orders
         candidates: list[tuple[int, Plan]] = []
         healthy = 0
         while heap and heap[0][0] <= now:
             when, key = heapq.heappop(heap)
-            entry = self._current(when, key)
-            if entry is not None:
-                candidates.append((key, entry.plan))
-                healthy += not entry.plan.failures
+            entry = orders.get(key)
+            if entry is None or entry.polling or entry.plan.due != when:
+                continue  # an older schedule of this order, or it is being polled
+            entry.polling = True  # taken: what is held back is put back below
+            plan = entry.plan
+            candidates.append((key, plan))
+            if not plan.failures:
+                healthy += 1
         room = -healthy % rules.capacity
         ready = float("inf")
         if healthy and room:
             riders, ready = self._riders(now, room)
             candidates += riders
         requests, held, until = rules.pick_round(candidates, now, ready)
-        for request in requests:
-            for key in request:
-                self.orders[key].polling = True
         for key in held:
-            heapq.heappush(heap, (self.orders[key].plan.due, key))
+            entry = orders[key]
+            entry.polling = False
+            heapq.heappush(heap, (entry.plan.due, key))
         if held:
             return requests, until
         return requests, heap[0][0] if heap else None
@@ -217,6 +229,7 @@ class Book:
                 continue
             earliest = rules.earliest(entry.plan)
             if earliest <= now:
+                entry.polling = True
                 riders.append((key, entry.plan))
             else:
                 passed.append((when, key))

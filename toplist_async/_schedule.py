@@ -151,8 +151,11 @@ class Plan(NamedTuple):
     """Answers in a row that left the order out."""
 
 
-# What `Plan(...)` does, without the keyword handling: one per poll per order.
+# What `Plan(...)` does, without the keyword handling, and the outcomes as
+# plain names (an enum member read through its class costs a lookup each time):
+# `after` runs once per poll per order.
 _new_plan = tuple.__new__
+_CHANGED, _UNCHANGED, _MISSING = Outcome.CHANGED, Outcome.UNCHANGED, Outcome.MISSING
 
 
 def classify_failure(exc: BaseException) -> Failure:
@@ -276,29 +279,30 @@ class Schedule:
         `last_answer` is when the panel last answered any status request of
         this tracker: proof that a failure is the order's, not an outage.
         """
-        if outcome is Outcome.CHANGED:
+        failures = misses = 0
+        if outcome is _CHANGED:
             interval = self.interval
         else:
             interval = plan.interval * self.growth
             if interval > self.max_interval:
                 interval = self.max_interval
-        failures = misses = 0
-        if outcome is Outcome.UNCHANGED or outcome is Outcome.CHANGED:
-            pass
-        elif outcome is Outcome.MISSING:
-            misses = plan.misses + 1
-            if misses >= MAX_MISSES:
-                return Ending.MISSING
-        elif outcome is Outcome.FAILED:
-            misses = plan.misses
-            counts = (
-                plan.failures == 0
-                or plan.failures >= self.lone_level
-                or last_answer >= plan.due - plan.interval  # since its last poll
-            )
-            failures = plan.failures + counts
-            if failures >= self.lone_level + LONE_FAILURES:
-                return Ending.POISON
+            if outcome is _UNCHANGED:
+                pass
+            elif outcome is _MISSING:
+                misses = plan.misses + 1
+                if misses >= MAX_MISSES:
+                    return Ending.MISSING
+            else:
+                misses = plan.misses
+                lone = self.lone_level
+                counts = (
+                    plan.failures == 0
+                    or plan.failures >= lone
+                    or last_answer >= plan.due - plan.interval  # since its last poll
+                )
+                failures = plan.failures + counts
+                if failures >= lone + LONE_FAILURES:
+                    return Ending.POISON
         due = now + interval
         if self.timeout is not None:
             deadline = plan.since + self.timeout
