@@ -201,13 +201,14 @@ class Book:
         if healthy and room:
             riders, ready = self._riders(now, room)
             candidates += riders
-        requests, held, until = rules.pick_round(candidates, now, ready)
+        requests = rules.pick_round(candidates, now, ready)
+        held = requests.held
         for key in held:
             entry = orders[key]
             entry.polling = False
             heapq.heappush(heap, (entry.plan.due, key))
         if held:
-            return requests, until
+            return requests, requests.until
         return requests, heap[0][0] if heap else None
 
     def _riders(self, now: float, room: int) -> tuple[list[tuple[int, Plan]], float]:

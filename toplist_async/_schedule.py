@@ -14,11 +14,11 @@ The API, for a tracker of any kind:
 - `rules.start(now)` is a new order's plan. An order is due when
   `plan.due <= now`; it may ride along early from `rules.earliest(plan)`.
 - `rules.pick_round(candidates, now, next_ready)` splits the orders that may
-  go now into requests (lists of ids) and says which to hold back, until
-  when. Call it when the first order is due (or at `Round.until`), with every
-  due order and, for room in the last request, some ready ones (past
-  `rules.earliest(plan)`); `next_ready` is when the next order not yet ready
-  becomes ready.
+  go now into requests (a list of lists of ids) and says which to hold back
+  (`.held`), until when (`.until`). Call it when the first order is due (or
+  at `.until`), with every due order and, for room in the last request,
+  some ready ones (past `rules.earliest(plan)`); `next_ready` is when the
+  next order not yet ready becomes ready (leave it out: nothing is held).
 - After a poll, `rules.after(plan, now, outcome, last_answer=...)` is the
   order's next `Plan`, or the `Ending` that drops it.
 - `classify_failure(exc)` says whether a failed request ends tracking.
@@ -64,7 +64,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Generic, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from ._exceptions import ClientClosedError
 from ._loaders import about_the_key
@@ -125,15 +125,20 @@ class Failure(enum.Enum):
     """Its orders are polled again later (isolated, see `Schedule.after`)."""
 
 
-class Round(NamedTuple, Generic[K]):
-    """What `Schedule.pick_round` decided for the orders that could go now."""
+class Round(list[list[K]]):
+    """
+    What `Schedule.pick_round` decided: the requests to send now (this list,
+    one list of ids per request), and the orders held back to fill a request.
+    """
 
-    requests: list[list[K]]
-    """To send now, one list of ids per request."""
-    held: list[K]
-    """Due orders (and riders) kept back to fill their request; due again now."""
-    until: float | None
-    """When to look at `held` again (another order becomes ready then)."""
+    def __init__(
+        self, requests: list[list[K]], held: list[K], until: float | None
+    ) -> None:
+        super().__init__(requests)
+        self.held = held
+        """Due orders (and riders) kept back to fill their request."""
+        self.until = until
+        """When to look at `held` again (another order becomes ready then)."""
 
 
 class Plan(NamedTuple):
