@@ -106,19 +106,24 @@ class Book:
     ) -> Report:
         """Record what a poll at `now` answered: next plans, changes, endings."""
         report = Report()
-        after, rules, heap, heappush = (
-            self.rules.after,
+        rules, heap, heappush, orders = (
             self.rules,
             self._heap,
             heapq.heappush,
+            self.orders,
         )
+        after = rules.after
+        first = next(iter(results.values()), None)
+        if _answered(first) or any(map(_answered, results.values())):
+            self.last_answer = now  # before any failure of this poll is judged
+        last_answer = self.last_answer
+        soonest = float("inf")
         for key, answer in results.items():
-            entry = self.orders.get(key)
+            entry = orders.get(key)
             if entry is None or not entry.polling:
                 continue  # untracked while its poll was in flight
             entry.polling = False
             if isinstance(answer, OrderStatus):
-                self.last_answer = now
                 seen = (answer.status, answer.remains, answer.start_count)
                 changed = seen != entry.seen
                 entry.seen = seen
@@ -129,7 +134,6 @@ class Book:
                     continue
                 step = _CHANGED if changed else _UNCHANGED
             elif isinstance(answer, OrderError):
-                self.last_answer = now
                 if not answer.missing:
                     self._end(report, key, answer)
                     continue
@@ -138,21 +142,20 @@ class Book:
                 report.fatal = answer
                 return report
             else:
-                if report.error is None and self.last_answer < now:  # noqa: SIM102
-                    # Answers of this poll count, even those read after it.
-                    if any(_answered(value) for value in results.values()):
-                        self.last_answer = now
                 report.failed.append(key)
                 report.error = answer
                 step = Outcome.FAILED
-            plan = after(entry.plan, now, step, self.last_answer)
-            if isinstance(plan, Ending):
+            plan = after(entry.plan, now, step, last_answer)
+            if plan.__class__ is not Plan:
+                assert isinstance(plan, Ending)
                 self._end(report, key, ending_error(key, plan, answer, rules))
                 continue
             entry.plan = plan
             heappush(heap, (plan.due, key))
-            if report.soonest is None or plan.due < report.soonest:
-                report.soonest = plan.due
+            if plan.due < soonest:
+                soonest = plan.due
+        if soonest < float("inf"):
+            report.soonest = soonest
         return report
 
     def _end(
