@@ -2,7 +2,7 @@
 How long the largest answer each action accepts holds the event loop.
 
 What it measures. The transport refuses an answer past its action's cap
-(`toplist_async._transport.answer_cap`). Everything below the cap is read,
+(`toplist_async._caps.answer_cap`). Everything below the cap is read,
 redacted, decoded and converted on the event loop, in one go: that time is how
 long every other task of the program (and a caller's own `asyncio.timeout`)
 waits. For each action, answers exactly at the cap are built in two shapes:
@@ -33,8 +33,8 @@ from benchmarks._common import (
     write_json,
 )
 from toplist_async._apikey import ApiKey
+from toplist_async._caps import answer_cap
 from toplist_async._decode import NotJSON, decode_json, to_services, to_statuses
-from toplist_async._transport import answer_cap
 
 OLD_CAP = 32 * 1024 * 1024
 KEY = ApiKey("sk-live-0123456789abcdef0123456789abcdef")

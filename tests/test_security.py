@@ -28,10 +28,10 @@ from toplist_async import (
     ResponseValidationError,
     ToplistClient,
     ToplistError,
-    _transport,
+    _caps,
 )
 
-CAP = _transport.MAX_RESPONSE_BYTES
+CAP = _caps.MAX_RESPONSE_BYTES
 # What the kernel's socket buffers and aiohttp's read buffer may hold beyond
 # what the client consumed before it stopped reading.
 SLACK = 16 * 1024 * 1024

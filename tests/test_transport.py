@@ -36,7 +36,7 @@ from toplist_async import (
     ResponseValidationError,
     Service,
     ToplistClient,
-    _transport,
+    _caps,
 )
 
 BALANCE = {"balance": "12.50", "currency": "USD"}
@@ -247,7 +247,7 @@ async def test_declared_oversized_body_is_refused(
     scripted: ScriptedPanel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A Content-Length above the cap raises ResponseValidationError."""
-    monkeypatch.setattr(_transport, "MAX_RESPONSE_BYTES", 1024)
+    monkeypatch.setattr(_caps, "MAX_RESPONSE_BYTES", 1024)
 
     async def handler(request: web.Request, _: dict[str, Any]) -> web.Response:
         return web.Response(body=b"[" + b" " * 4096 + b"]", content_type="text/plain")
@@ -264,7 +264,7 @@ async def test_a_declared_length_under_the_cap_still_caps_what_it_inflates_to(
     scripted: ScriptedPanel, monkeypatch: pytest.MonkeyPatch, encoding: str
 ) -> None:
     """A compressed body with a small Content-Length cannot inflate past the cap."""
-    monkeypatch.setattr(_transport, "MAX_RESPONSE_BYTES", 64 * 1024)
+    monkeypatch.setattr(_caps, "MAX_RESPONSE_BYTES", 64 * 1024)
     services = b"[" + b" " * (1 << 20) + b"]"  # 1 MiB once inflated
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     gzipped = packer.compress(services) + packer.flush()
@@ -292,7 +292,7 @@ async def test_endless_stream_is_cut_at_the_cap(
     scripted: ScriptedPanel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A body streamed past the cap raises at once; the client stops reading it."""
-    monkeypatch.setattr(_transport, "MAX_RESPONSE_BYTES", 64 * 1024)
+    monkeypatch.setattr(_caps, "MAX_RESPONSE_BYTES", 64 * 1024)
     chunk, total = b" " * 65536, 20_000  # 1.3 GB if it were all read
     written: list[int] = []
     stopped = asyncio.Event()

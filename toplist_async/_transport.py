@@ -1,8 +1,9 @@
 """
 One POST to the panel: auth, encoding, safe HTTP settings, reading and classifying.
 
-Every choice about the wire (where the key goes, JSON or form, redirects, size
-cap) lives here, so changing one is a one-line change.
+Every choice about the wire (where the key goes, JSON or form, redirects) lives
+here, so changing one is a one-line change; how much of an answer is read is
+`_caps`'s.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy  # aiohttp's own header type
 
 from ._apikey import ApiKey, clear_frames
 from ._base_url import is_loopback
+from ._caps import answer_cap, read_capped
 from ._classifier import raise_for_answer
 from ._connections import Connections
 from ._decode import NotJSON, decode_as, decode_json, unwrap_success
@@ -28,7 +30,6 @@ from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
-    ResponseValidationError,
     ToplistError,
     WrongEventLoopError,
 )
@@ -44,27 +45,12 @@ Observer = Callable[[int, Mapping[str, str]], None]
 
 logger = logging.getLogger("toplist_async")
 
-# The most of an answer that is read, per action. A status or cancel answer
-# takes about 150 bytes an id (a few KiB for 100 ids); a catalogue of 5,900
-# services with descriptions is about 3 MiB. Decoding the worst answer accepted
-# holds the event loop for about 0.4 s (benchmarks/bench_answer_caps.py), not
-# the 3.5 s a 32 MiB answer took.
-MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # the catalogue's
-_SMALL_ANSWER_BYTES = 64 * 1024
-_BYTES_PER_ID = 2 * 1024
 _EXCERPT_CHARS = 500
 _USER_AGENT = f"toplist_async/{__version__} aiohttp/{aiohttp.__version__}"
 
 # Failures raised while connecting: the request certainly never left, so even
 # an `add` may be sent again.
 _UNSENT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-
-
-def answer_cap(action: str, ids: int) -> int:
-    """The size in bytes past which the answer to `action` for `ids` ids is refused."""
-    if action == "services":
-        return MAX_RESPONSE_BYTES
-    return _SMALL_ANSWER_BYTES + ids * _BYTES_PER_ID
 
 
 class Transport:
@@ -120,7 +106,6 @@ class Transport:
         if self._closed:
             msg = "the client is closed"
             raise ClientClosedError(msg)
-        self.check_loop()
 
     def check_loop(self) -> None:
         """Raise `WrongEventLoopError` unless running in the loop of the first use."""
@@ -165,6 +150,7 @@ class Transport:
         first; `timeout` starts once it has one.
         """
         self._check_open()
+        self.check_loop()
         self._in_flight += 1
         try:
             async with self._connections.slots:
@@ -213,7 +199,7 @@ class Transport:
                 # A caller's session may raise on 4xx/5xx: we classify them.
                 raise_for_status=False,
             ) as response:
-                raw = await self._read_capped(response, answer_cap(action, ids))
+                raw = await read_capped(response, answer_cap(action, ids))
                 status, headers = response.status, response.headers
         except _UNSENT_ERRORS as exc:
             self._log(action, ids, "unreachable", started)
@@ -262,29 +248,6 @@ class Transport:
         return CIMultiDictProxy(
             CIMultiDict((name, redact(value)) for name, value in headers.items())
         )
-
-    async def _read_capped(self, response: aiohttp.ClientResponse, cap: int) -> bytes:
-        declared = response.content_length
-        if declared is not None:
-            if declared > cap:
-                self._too_large(response.status, cap)
-            if "Content-Encoding" not in response.headers:
-                # The usual answer: read in one go, as it cannot outgrow its
-                # length. A compressed one is counted as it inflates, below.
-                return await response.read()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(1 << 16):
-            size += len(chunk)
-            if size > cap:
-                self._too_large(response.status, cap)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    @staticmethod
-    def _too_large(status: int, cap: int) -> None:
-        msg = f"the answer exceeded {cap} bytes and was not read"
-        raise ResponseValidationError(msg, status_code=status, not_json=True)
 
     def _connection_error(
         self, action: str, exc: BaseException, *, sent: bool
