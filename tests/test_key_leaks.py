@@ -23,6 +23,7 @@ from aioresponses import aioresponses
 
 from tests._helpers import exception_texts
 from toplist_async import OrderError, ToplistClient, ToplistError
+from toplist_async._apikey import ApiKey
 from toplist_async._transport import Auth, Encoding
 
 KEYS = ['k"e\\y-ключ', 'sk/live"Zq7\\Xw9+ключ=&1']
@@ -312,3 +313,22 @@ def test_a_key_with_a_control_character_is_refused(key: str) -> None:
     with pytest.raises(ValueError, match="control character") as info:
         ToplistClient(key)
     assert key not in str(info.value)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_an_answer_nested_deeper_than_the_stack_is_scrubbed(key: str) -> None:
+    """No RecursionError: the walk over a decoded answer keeps its own stack."""
+    leaf: list[object] = [{key: f"is {key}"}]
+    answer: list[object] = leaf
+    for _ in range(20_000):
+        answer = [answer]
+    scrubbed = ApiKey(key).scrub(answer)
+    assert leaf == [{"***": "is ***"}]
+    assert scrubbed is answer
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_an_answer_without_the_key_is_left_as_it_is(key: str) -> None:
+    """Backslashes that spell no key (PHP's `\\/`) change nothing."""
+    answer = {"name": "IG https://x/y", "n": [1, "two"]}
+    assert ApiKey(key).scrub(answer) == {"name": "IG https://x/y", "n": [1, "two"]}

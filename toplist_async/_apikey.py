@@ -15,6 +15,8 @@ import traceback
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import msgspec
+
 __all__ = ["REDACTED", "ApiKey", "clear_frames"]
 
 REDACTED = "***"
@@ -50,6 +52,8 @@ class ApiKey:
         self.value = key
         self._texts = _spellings(key) if len(key) >= _MIN_REDACTED_KEY else []
         self._raws = [text.encode() for text in self._texts]
+        self._shortest = min(map(len, self._texts), default=0)
+        self._canonical = msgspec.json.encode(key)[1:-1]
 
     def __repr__(self) -> str:
         return "ApiKey('***')"
@@ -78,13 +82,38 @@ class ApiKey:
         return bool(self._texts) and b"\\" in raw
 
     def scrub(self, value: Any) -> Any:
-        """A decoded answer with the key removed from every string in it."""
+        """
+        A decoded answer with the key removed from every string in it, in place.
+
+        Iterative, as an answer may nest as deep as the decoder allows; strings
+        shorter than the key cannot hold it and are not searched.
+        """
         if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, list):
-            return [self.scrub(item) for item in value]
-        if isinstance(value, dict):
-            return {self.scrub(k): self.scrub(v) for k, v in value.items()}
+            return self.redact(value) if len(value) >= self._shortest else value
+        # msgspec writes each character of a string one way only, so a string
+        # holding the key shows its canonical spelling in the canonical JSON:
+        # one pass in C spares walking answers the key is not in.
+        try:
+            if self._canonical not in msgspec.json.encode(value):
+                return value
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            pass  # not what the decoder makes: walk it
+        shortest = self._shortest
+        nodes = [value]
+        while nodes:
+            node = nodes.pop()
+            items = enumerate(node) if isinstance(node, list) else node.items()
+            for at, item in items:
+                if isinstance(item, str):
+                    if len(item) >= shortest:
+                        node[at] = self.redact(item)
+                elif isinstance(item, list | dict):
+                    nodes.append(item)
+            if isinstance(node, dict):
+                named = [k for k in node if isinstance(k, str) and len(k) >= shortest]
+                for name in named:
+                    if self.redact(name) != name:
+                        node[self.redact(name)] = node.pop(name)
         return value
 
     def excerpt(self, raw: bytes, chars: int) -> str:

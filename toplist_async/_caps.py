@@ -20,7 +20,7 @@ __all__ = ["MAX_RESPONSE_BYTES", "answer_cap", "read_capped"]
 # The most of an answer that is read, per action. A status or cancel answer
 # takes about 150 bytes an id (a few KiB for 100 ids); a catalogue of 5,900
 # services with descriptions is about 3 MiB. Decoding the worst answer accepted
-# holds the event loop for about 0.35 s (benchmarks/bench_answer_caps.py), not
+# holds the event loop for about 0.3 s (benchmarks/bench_answer_caps.py), not
 # the 3.5 s a 32 MiB answer took.
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # the catalogue's
 _SMALL_ANSWER_BYTES = 64 * 1024
