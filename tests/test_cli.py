@@ -1121,3 +1121,24 @@ async def test_watch_prints_a_line_per_finished_order_when_piped(
     assert sorted(line[0] for line in lines) == ["1", "2"]
     for line in lines:
         assert line[1] == panel.orders[int(line[0])].status
+
+
+async def test_a_timeout_says_how_long_and_how_many_tries(
+    capsys: pytest.CaptureFixture[str], scripted: ScriptedPanel, gate: asyncio.Event
+) -> None:
+    """A panel that never answers: the error gives the timeout and the tries."""
+
+    async def never(request: web.Request, body: dict[str, Any]) -> web.Response:
+        await gate.wait()
+        return web.json_response({})
+
+    scripted.handler = never
+    argv = ["--base-url", scripted.base_url, "--api-key", "k", "--timeout", "0.2"]
+    code = await asyncio.to_thread(main, [*argv, "balance"])
+    err = capsys.readouterr().err
+    assert code == 6
+    assert_one_error_line(
+        err,
+        "toplist: no answer from the panel within 0.2 s (3 tries); check "
+        "--base-url, or allow more time with --timeout",
+    )

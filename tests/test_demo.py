@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from toplist_async.cli import _demo
+from toplist_async.cli import _demo, _screen
 from toplist_async.cli._demo import DemoReport, run_demo
 from toplist_async.testing import DEFAULT_SERVICES
 
@@ -172,3 +172,20 @@ def test_demo_command_prints_json() -> None:
     assert json.loads(done.stdout)["orders_placed"] == report.orders_placed
     assert report.orders_placed + report.outcome_unknown == 20
     assert sum(report.final_states.values()) == report.orders_placed
+
+
+@pytest.mark.usefixtures("fast_orders")
+async def test_demo_shows_its_429_waits_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's first requests meet 429s: a terminal sees the wait, not a blank."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(_screen, "rich_module", lambda: None)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert await run_demo(orders=5, as_json=True, out=io.StringIO()) == 0
+    assert "balance: retrying in 1.0 s after HTTP 429" in terminal.getvalue()

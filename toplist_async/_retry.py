@@ -233,7 +233,11 @@ class RetryPolicy:
         if until > self._paused_until:
             self._paused_until = until
             self._stats.rate_limit_pauses += 1
-            logger.info("every request waits %.1f s: the panel answered HTTP 429", wait)
+            logger.info(
+                "every request waits %.1f s: the panel answered HTTP 429",
+                wait,
+                extra={"toplist_wait": float(wait), "toplist_reason": "HTTP 429"},
+            )
         return True
 
     def _wait(self, state: _t.RetryCallState) -> float:

@@ -124,8 +124,12 @@ async def run_demo(
         async with ToplistClient(
             _KEY, base_url=base_url, timeout=5.0, max_retries=4
         ) as client:
-            before = (await client.balance()).balance
-            service = next(s for s in await client.services() if s.cancel)
+            # The first requests meet the 429 bursts: show the waits they cause.
+            before = (
+                await waiting(screen, Activity("balance"), client.balance())
+            ).balance
+            services = await waiting(screen, Activity("services"), client.services())
+            service = next(s for s in services if s.cancel)
             placed, unknown = await _place(client, service, orders, errors, screen)
             to_cancel = placed[::15]  # a sample: most orders run to their end
             cancels = await client.cancel_many(to_cancel) if to_cancel else {}
