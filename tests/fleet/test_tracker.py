@@ -15,8 +15,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from tests.conftest import API_KEY, ScriptedPanel
+from tests.fleet.conftest import start_or_skip
 from toplist_async import OrderError, OrderStatus, ToplistClient
-from toplist_async.redis import RedisTracker
+from toplist_async.redis import RedisTracker, connect
 from toplist_async.redis._server import RedisServer
 from toplist_async.redis._store import Completion, Store
 from toplist_async.testing import FakePanel
@@ -153,6 +154,26 @@ async def test_an_update_not_acknowledged_comes_again(
         await asyncio.gather(worker, return_exceptions=True)
     assert again[0] == first  # handed out, never acknowledged: delivered again
     assert sorted(u.order_id for u in again) == [1, 2, 3]
+
+
+async def test_tracked_orders_and_updates_survive_a_restart_with_appendonly(
+    panel: FakePanel, client: ToplistClient
+) -> None:
+    server = start_or_skip("--appendonly", "yes")
+    redis = connect(server.url)
+    try:
+        tracker = RedisTracker(redis, client, name="kept")
+        await tracker.track(range(1, 11))
+        store = Store(redis, "kept", timeout=2.0)
+        claim = await store.claim(3, 60_000, 4)
+        done = [Completion(order, STATE, 0, b"{}") for order in claim.states]
+        assert await store.complete(claim.token + 60_000, done, 0) == []
+        server.restart()
+        assert await tracker.tracked() == 10
+        assert await redis.xlen(store.events) == 3
+    finally:
+        server.stop()
+        await redis.aclose()
 
 
 # --- kill -9 of a worker or a consumer ------------------------------------------

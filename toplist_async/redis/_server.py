@@ -46,7 +46,8 @@ class RedisServer:
         if path is None:
             msg = f"no {self.executable} (Debian: apt-get install -y redis-server)"
             raise RuntimeError(msg)
-        self._dir = Path(tempfile.mkdtemp(prefix="toplist-redis-"))
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="toplist-redis-"))
         sock = self._dir / "redis.sock"
         command = [path, "--port", "0", "--unixsocket", str(sock), "--save", ""]
         command += ["--dir", str(self._dir), "--daemonize", "no", *self.args]
@@ -62,6 +63,19 @@ class RedisServer:
             time.sleep(0.005)
         self.url = f"unix://{sock}"
         return self.url
+
+    def restart(self, timeout: float = 10.0) -> str:
+        """
+        Shut the server down as an operator would (SIGTERM), then start it again.
+
+        Its directory stays, so what it persisted (`"--appendonly", "yes"`) is
+        loaded back; the URL does not change.
+        """
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            process.wait(timeout)
+        return self.start(timeout)
 
     def stop(self) -> None:
         """Kill the server (thawing it first if frozen) and remove its directory."""
