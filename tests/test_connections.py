@@ -161,3 +161,4 @@ async def test_calls_waiting_for_a_slot_when_closed_are_never_sent(
         with pytest.raises(ClientClosedError):
             await task
     assert scripted.actions() == ["add"]
+    assert client.stats.requests == {"add": 1}  # requests sent, not calls made

@@ -124,6 +124,7 @@ class ToplistClient(RefillCalls, Sending):
             session=session,
             dialect=dialect,
             max_connections=max_connections,
+            stats=self._stats,
         )
         self._retry = RetryPolicy(
             max_retries=max_retries,

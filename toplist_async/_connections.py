@@ -1,6 +1,6 @@
 """
-The client's HTTP connections: a bounded number of requests at once, and a
-connection of its own for every mutation.
+The client's HTTP connections: a bounded number of requests at once, and, in
+the sessions the client creates, a connection of its own for every mutation.
 
 Requests beyond `max_connections` wait for a free slot before their `timeout`
 starts, and the connection pools are sized to the slots, so a burst of calls
@@ -11,8 +11,11 @@ HTTP/1.1 answers carry no request id: a stray answer that reaches an idle
 keep-alive connection (a buggy proxy or panel) is read by aiohttp as the answer
 to the next request on it. A read then gets a wrong answer (a status answer is
 checked against the ids asked for); an `add` would return another order's id.
-So `add`, `cancel` and `refill` go through a pool that never reuses a connection
-(`force_close`): their answer cannot have arrived before they were written.
+So, unless the caller passes a `session`, `add`, `cancel` and `refill` go
+through a pool that never reuses a connection (`force_close`): their answer
+cannot have arrived before they were written. A caller's session is used for
+every request as it is, mutations included, keep-alive or not: its connector
+decides (`force_close=True` gives the same guarantee).
 """
 
 from __future__ import annotations

@@ -1,27 +1,35 @@
 """
-The requests behind batched `status()` and `cancel()`: one per batch of ids.
+The requests behind the batched actions (status, cancel, refill, refill
+status): one per batch of ids, sent and read by one loader, `load_batch`.
 
-A status batch refused as a whole because of one order (a foreign id:
-"Unauthorized access to order status") is halved until that order is found.
+A read is retried on anything transient; a mutation (cancel, refill) follows
+the mutation rule of `_retry`, and an error answer that still carries per-order
+outcomes (a 429 listing the cancels it made) is read as the answer. A status
+batch refused as a whole because of one order (a foreign id: "Unauthorized
+access to order status") is halved until that order is found.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
+from ._connections import MUTATIONS
 from ._decode import STATUS_ENTRIES, to_cancels, to_statuses
 from ._exceptions import APIError, AuthenticationError, OrderError, PartialBatchError
 from ._models import CancelResult, OrderStatus
-from ._retry import is_transient, is_unsent
+from ._retry import answer_in, is_transient, mutation_rule
 from ._stats import StatsCounter
 
 __all__ = [
+    "Batched",
     "Send",
     "about_the_key",
+    "load_batch",
     "load_cancels",
     "load_statuses",
     "missing_order",
@@ -102,6 +110,63 @@ def outcomes(
     return answers
 
 
+def _never(exc: APIError) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Batched(Generic[R, E]):
+    """
+    How one batched action is asked for and its answer read.
+
+    `read(body, ids)` maps an answer to one outcome per id it names; `refused`
+    builds the per-id error (`OrderError`, `RefillError`) for an error that
+    `refused_alone` says is about the lone id of a request.
+    """
+
+    action: str
+    field: str
+    read: Callable[[object, list[int]], dict[int, R | E]]
+    refused: Callable[..., E]
+    refused_alone: Callable[[APIError], bool] = _never
+    fast: msgspec.json.Decoder[Any] | None = None
+
+    @property
+    def mutation(self) -> bool:
+        return self.action in MUTATIONS
+
+
+async def load_batch(
+    send: Send, stats: StatsCounter, how: Batched[R, E], ids: list[int]
+) -> dict[int, R | E]:
+    """Send one request of `how.action` for `ids` and read one outcome per id."""
+    stats.ids_requested += len(ids)
+    fields = {how.field: ",".join(map(str, ids))}
+
+    def read(body: object) -> dict[int, R | E]:
+        return how.read(body, ids)
+
+    retryable = mutation_rule(read) if how.mutation else is_transient
+    try:
+        body = await send(how.action, fields, retryable, len(ids), fast=how.fast)
+    except APIError as exc:
+        answer = answer_in(exc, read) if how.mutation else None
+        if answer is not None:
+            return answer  # what was done, whatever the status said
+        if len(ids) != 1 or not how.refused_alone(exc):
+            raise
+        # A lone id's refusal comes as the whole answer: {"error": "..."}.
+        error = how.refused(
+            ids[0], exc.message, status_code=exc.status_code, body=exc.body
+        )
+        return {ids[0]: error}
+    return read(body)
+
+
+_STATUS = Batched("status", "orders", to_statuses, OrderError, fast=STATUS_ENTRIES)
+_CANCEL = Batched("cancel", "orders", to_cancels, OrderError)
+
+
 async def load_statuses(
     send: Send, stats: StatsCounter, orders: list[int]
 ) -> dict[int, OrderStatus | OrderError]:
@@ -110,12 +175,8 @@ async def load_statuses(
 
     async def load(part: list[int]) -> dict[int, OrderStatus | OrderError]:
         nonlocal refusals_left
-        stats.ids_requested += len(part)
-        fields = {"orders": ",".join(map(str, part))}
         try:
-            body = await send(
-                "status", fields, is_transient, len(part), fast=STATUS_ENTRIES
-            )
+            return await load_batch(send, stats, _STATUS, part)
         except APIError as exc:
             if not refused_for_one_order(exc):
                 raise
@@ -131,7 +192,6 @@ async def load_statuses(
                 part[0], exc.message, status_code=exc.status_code, body=exc.body
             )
             return {part[0]: refused}
-        return to_statuses(body, part)
 
     return await load(orders)
 
@@ -139,8 +199,5 @@ async def load_statuses(
 async def load_cancels(
     send: Send, stats: StatsCounter, orders: list[int]
 ) -> dict[int, CancelResult | OrderError]:
-    """Ask the panel to cancel `orders`: one request, never split or re-sent."""
-    stats.ids_requested += len(orders)
-    fields = {"orders": ",".join(map(str, orders))}
-    body = await send("cancel", fields, is_unsent, len(orders))
-    return to_cancels(body, orders)
+    """Ask the panel to cancel `orders`: one request, never split."""
+    return await load_batch(send, stats, _CANCEL, orders)

@@ -24,26 +24,13 @@ from ._exceptions import (
     ToplistError,
 )
 from ._loaders import Send
-from ._retry import is_unsent
+from ._retry import answer_in, mutation_rule
 
 __all__ = ["place_order"]
 
 _REGISTERED_4XX = frozenset(status for status in HTTPStatus if 400 <= status < 500)
-
-
-def _placed_order_id(exc: BaseException) -> int | None:
-    """The order id an error answer still carries: then the order exists."""
-    if not isinstance(exc, APIError) or not isinstance(exc.body, dict | list):
-        return None
-    try:
-        return to_order_id(exc.body)
-    except ResponseValidationError:
-        return None
-
-
-def _send_again(exc: BaseException) -> bool:
-    """An add is sent again only if it never arrived or the throttle refused it."""
-    return is_unsent(exc) and _placed_order_id(exc) is None
+# Sent again only if it never arrived or the throttle refused it without an id.
+_send_again = mutation_rule(to_order_id)
 
 
 def _outcome_unknown(exc: ToplistError) -> bool:
@@ -60,7 +47,7 @@ async def place_order(send: Send, order: dict[str, Any]) -> int:
     try:
         return to_order_id(await send("add", order, _send_again))
     except ToplistError as exc:
-        placed = _placed_order_id(exc)
+        placed = answer_in(exc, to_order_id)  # an error that names the new order
         if placed is not None:
             return placed
         if not _outcome_unknown(exc):

@@ -1,7 +1,7 @@
 """
 The requests behind batched `refill()` and `refill_status()`, and their answers.
 
-A refill is a mutation, sent once like a cancel; a refill status is a read,
+A refill is a mutation, sent again only as a cancel is; a refill status is a read,
 retried like a status. Panels answer both in several shapes: one flat object
 for a lone id (`{"refill": "1"}`, `{"status": "Completed"}`), a list of entries
 naming their id, or an object keyed by id; a refused id carries an `error`.
@@ -20,9 +20,8 @@ from ._exceptions import (
     RefillError,
     ResponseValidationError,
 )
-from ._loaders import Send, refused_for_one_order
+from ._loaders import Batched, Send, load_batch, refused_for_one_order
 from ._refill_models import RefillResult, RefillStatus, parse_refill_state
-from ._retry import is_transient, is_unsent
 from ._scalars import error_text, order_key
 from ._stats import StatsCounter
 
@@ -35,7 +34,6 @@ __all__ = [
 ]
 
 R = TypeVar("R")
-E = TypeVar("E", bound=APIError)
 
 
 def missing_refill(refill_id: int) -> RefillError:
@@ -143,49 +141,21 @@ def to_refill_statuses(
     )
 
 
+_REFILL = Batched("refill", "orders", to_refills, OrderError, _refused_alone)
+_REFILL_STATUS = Batched(
+    "refill_status", "refills", to_refill_statuses, RefillError, _refused_alone
+)
+
+
 async def load_refills(
     send: Send, stats: StatsCounter, orders: list[int]
 ) -> dict[int, RefillResult | OrderError]:
-    """Ask the panel to refill `orders`: one request, never split or re-sent."""
-    return await _load(
-        send, stats, "refill", "orders", orders, to_refills, is_unsent, OrderError
-    )
+    """Ask the panel to refill `orders`: one request, never split."""
+    return await load_batch(send, stats, _REFILL, orders)
 
 
 async def load_refill_statuses(
     send: Send, stats: StatsCounter, refills: list[int]
 ) -> dict[int, RefillStatus | RefillError]:
     """Ask where `refills` stand; retried like a status."""
-    return await _load(
-        send,
-        stats,
-        "refill_status",
-        "refills",
-        refills,
-        to_refill_statuses,
-        is_transient,
-        RefillError,
-    )
-
-
-async def _load(
-    send: Send,
-    stats: StatsCounter,
-    action: str,
-    field: str,
-    ids: list[int],
-    convert: Callable[[object, list[int]], dict[int, R | E]],
-    retryable: Callable[[BaseException], bool],
-    refused: Callable[..., E],
-) -> dict[int, R | E]:
-    stats.ids_requested += len(ids)
-    fields = {field: ",".join(map(str, ids))}
-    try:
-        body = await send(action, fields, retryable, len(ids))
-    except APIError as exc:
-        # A lone id's refusal comes as the whole answer: {"error": "..."}.
-        if len(ids) != 1 or not _refused_alone(exc):
-            raise
-        error = refused(ids[0], exc.message, status_code=exc.status_code, body=exc.body)
-        return {ids[0]: error}
-    return convert(body, ids)
+    return await load_batch(send, stats, _REFILL_STATUS, refills)

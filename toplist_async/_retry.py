@@ -1,16 +1,18 @@
 """
 The one retry policy: which failures are retried per action, and how long to wait.
 
-Reads (`services`, `status`, `balance`) are retried on anything transient.
-Mutations (`add`, `cancel`) are retried only when the request certainly never
-reached the panel, or was refused by its throttle: a retried `add` after the
-panel may have seen it could place a second order. A 429 whose wait is within
-`max_retry_after` pauses every request of the client, not only the one that got
-it, so callers do not stampede; an optional token bucket paces every attempt so
-the 429 does not come at all. `deadline` bounds every wait of a call: no
-retry starts after it, and a call whose turn at the bucket (or the end of a
-429 pause) would come after it fails at once, unsent, so a call lasts at most
-about `deadline + timeout` whatever the pace.
+Reads (`services`, `status`, `balance`, `refill_status`) are retried on anything
+transient. Mutations (`add`, `cancel`, `refill`) follow one rule: sent again only
+when the request certainly never reached the panel, or its answer proves the
+panel did nothing (a throttle's refusal that carries no outcome). A retried `add`
+after the panel may have seen it could place a second order; an error answer
+that still says what was done (an order id, per-order results) is the answer.
+A 429 whose wait is within `max_retry_after` pauses every request of the client,
+not only the one that got it, so callers do not stampede; an optional token
+bucket paces every attempt so the 429 does not come at all. `deadline` bounds
+every wait of a call: no retry starts after it, and a call whose turn at the
+bucket (or the end of a 429 pause) would come after it fails at once, unsent,
+so a call lasts at most about `deadline + timeout` whatever the pace.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import tenacity as _t
 
 from ._exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     InternalServerError,
     RateLimitError,
@@ -34,7 +37,14 @@ from ._exceptions import (
 from ._ratelimit import RateLimiter
 from ._stats import StatsCounter
 
-__all__ = ["RetryPolicy", "failure_reason", "is_transient", "is_unsent", "sleep"]
+__all__ = [
+    "RetryPolicy",
+    "answer_in",
+    "failure_reason",
+    "is_transient",
+    "mutation_rule",
+    "sleep",
+]
 
 T = TypeVar("T")
 logger = logging.getLogger("toplist_async")
@@ -68,11 +78,35 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ResponseValidationError) and exc.not_json
 
 
-def is_unsent(exc: BaseException) -> bool:
-    """Retry a mutation: only if it never reached the panel or was throttled."""
-    if isinstance(exc, RateLimitError):
-        return True
-    return isinstance(exc, APIConnectionError) and not exc.request_sent
+def answer_in(exc: BaseException, read: Callable[[object], T]) -> T | None:
+    """
+    What an error answer to a mutation says the panel did, as `read` (the
+    action's decoder) reads it; None when it says nothing of the asked orders.
+    """
+    if not isinstance(exc, APIError) or not isinstance(exc.body, dict | list):
+        return None
+    try:
+        outcome = read(exc.body)
+    except ResponseValidationError:
+        return None
+    if isinstance(outcome, dict) and not outcome:
+        return None  # per-order results, none of them for an asked order
+    return outcome
+
+
+def mutation_rule(read: Callable[[object], object]) -> Callable[[BaseException], bool]:
+    """
+    Whether a mutation whose answers `read` decodes may be sent again: only if
+    it never reached the panel, or the throttle refused it whole (a 429 that
+    carries no outcome; one that does is the answer, never re-sent).
+    """
+
+    def send_again(exc: BaseException) -> bool:
+        if isinstance(exc, APIConnectionError):
+            return not exc.request_sent
+        return isinstance(exc, RateLimitError) and answer_in(exc, read) is None
+
+    return send_again
 
 
 class _OutOfTime(Exception):

@@ -10,7 +10,6 @@ import msgspec
 from ._hooks import Hooks
 from ._options import CallOptions, view_of
 from ._retry import RetryPolicy
-from ._stats import StatsCounter
 from ._transport import Transport
 
 __all__ = ["Sending"]
@@ -21,7 +20,6 @@ class Sending:
 
     _transport: Transport
     _retry: RetryPolicy
-    _stats: StatsCounter
     _hooks: Hooks | None
     _options: CallOptions
 
@@ -40,7 +38,6 @@ class Sending:
         async def attempt() -> Any:
             nonlocal tries
             tries += 1
-            self._stats.requests[action] += 1
             if hooks is None:
                 return await post(action, fields, ids=ids, fast=fast, timeout=timeout)
             return await hooks.around(

@@ -35,6 +35,7 @@ from ._exceptions import (
 )
 from ._form import form_body
 from ._options import request_timeout
+from ._stats import StatsCounter
 from ._version import __version__
 
 __all__ = ["Auth", "Encoding", "Transport"]
@@ -69,6 +70,7 @@ class Transport:
         dialect: Dialect | None = None,
         trust_env: bool = False,
         proxy: str | None = None,
+        stats: StatsCounter | None = None,
     ) -> None:
         if auth not in ("body", "bearer", "both"):
             msg = f"auth must be 'body', 'bearer' or 'both', not {auth!r}"
@@ -90,6 +92,7 @@ class Transport:
             trust_env=trust_env and not is_loopback(base_url),
         )
         self._proxy = proxy
+        self._stats = StatsCounter() if stats is None else stats
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
@@ -155,6 +158,8 @@ class Transport:
         try:
             async with self._connections.slots:
                 self._check_open()  # closed while waiting: never sent
+                # Counted here, as it leaves: a call failed before is no request.
+                self._stats.requests[action] += 1
                 session = self._connections.session(action)
                 return await self._post(
                     session,
