@@ -55,7 +55,7 @@ class Report:
     fatal: BaseException | None = None
     """A failure that ends tracking (nothing else of the poll was applied)."""
     soonest: float | None = None
-    """The earliest next due time given by this poll."""
+    """When the tracker's first order is due now (perhaps earlier)."""
 
 
 _CHANGED, _UNCHANGED = Outcome.CHANGED, Outcome.UNCHANGED  # read once per order
@@ -117,7 +117,6 @@ class Book:
         if _answered(first) or any(map(_answered, results.values())):
             self.last_answer = now  # before any failure of this poll is judged
         last_answer = self.last_answer
-        soonest = float("inf")
         for key, answer in results.items():
             entry = orders.get(key)
             if entry is None or not entry.polling:
@@ -152,10 +151,8 @@ class Book:
                 continue
             entry.plan = plan
             heappush(heap, (plan.due, key))
-            if plan.due < soonest:
-                soonest = plan.due
-        if soonest < float("inf"):
-            report.soonest = soonest
+        if heap:
+            report.soonest = heap[0][0]  # perhaps an older schedule: earlier
         return report
 
     def _end(
@@ -187,7 +184,8 @@ class Book:
         when to look again (None: no order left to poll).
         """
         heap, rules, orders = self._heap, self.rules, self.orders
-        candidates: list[tuple[int, Plan]] = []
+        keys: list[int] = []
+        plans: list[Plan] = []
         healthy = 0
         while heap and heap[0][0] <= now:
             when, key = heapq.heappop(heap)
@@ -196,15 +194,19 @@ class Book:
                 continue  # an older schedule of this order, or it is being polled
             entry.polling = True  # taken: what is held back is put back below
             plan = entry.plan
-            candidates.append((key, plan))
+            keys.append(key)
+            plans.append(plan)
             if not plan.failures:
                 healthy += 1
         room = -healthy % rules.capacity
         ready = float("inf")
         if healthy and room:
             riders, ready = self._riders(now, room)
-            candidates += riders
-        requests = rules.pick_round(candidates, now, ready)
+            for key, plan in riders:
+                keys.append(key)
+                plans.append(plan)
+        # zip hands out (key, plan) pairs without keeping one tuple per order.
+        requests = rules.pick_round(zip(keys, plans, strict=True), now, ready)
         held = requests.held
         for key in held:
             entry = orders[key]

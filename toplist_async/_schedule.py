@@ -244,13 +244,14 @@ class Schedule:
         plans: list[Plan] = []
         riders: list[K] = []
         suspects: dict[int, list[K]] = {}
+        take, note = healthy.append, plans.append  # once per order: bound once
         for key, plan in candidates:
             if plan.due <= now:
                 if plan.failures:
                     suspects.setdefault(plan.failures, []).append(key)
                 else:
-                    healthy.append(key)
-                    plans.append(plan)
+                    take(key)
+                    note(plan)
             elif self.earliest(plan) <= now:
                 riders.append(key)
         size = self.capacity
