@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ._batcher import Batcher
 from ._exceptions import OrderError
-from ._loaders import missing_order
 from ._models import OrderState, OrderStatus
+from ._poll import ending_error, fetch
 from ._schedule import (
     EARLY,
     Ending,
@@ -22,7 +21,6 @@ from ._schedule import (
 
 __all__ = ["Book", "Entry", "Report", "ending_error", "fetch"]
 
-Load = Callable[[list[int]], Awaitable[dict[int, OrderStatus | OrderError]]]
 
 # Orders looked at per free place in a request, when filling it: orders due
 # soon but with short gaps (not yet past 80 % of them) are passed over.
@@ -246,32 +244,3 @@ class Book:
             # Orders not looked at are due later: none is ready before this.
             ready = min(ready, heap[0][0] - span)
         return riders, ready
-
-
-async def fetch(
-    statuses: Batcher[int, OrderStatus], alone: Load | None, keys: list[int]
-) -> dict[int, OrderStatus | BaseException]:
-    """
-    One request's answers per order; a request failing whole gives each its error.
-
-    Orders under suspicion go through `alone` (the loader itself), as the
-    batcher would merge them back into full requests with healthy ones.
-    """
-    try:
-        if alone is None:
-            return await statuses.load_many(keys)
-        answers = await alone(keys)
-    except Exception as exc:  # each order gets the failure of its request
-        return dict.fromkeys(keys, exc)
-    return {key: answers.get(key) or missing_order(key) for key in keys}
-
-
-def ending_error(key: int, ending: Ending, last: object, rules: Schedule) -> OrderError:
-    """What an order dropped for `ending` is reported as."""
-    if ending is Ending.MISSING:
-        return missing_order(key)
-    if ending is Ending.TIMEOUT:
-        return OrderError(key, f"not final {rules.timeout:g} s after it was tracked")
-    error = OrderError(key, f"every status request with this order failed: {last}")
-    error.__cause__ = last if isinstance(last, BaseException) else None
-    return error

@@ -61,13 +61,11 @@ The rules:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
-from ._exceptions import ClientClosedError
-from ._loaders import about_the_key
+from ._outcomes import Ending, Failure, Outcome, classify_failure
 
 __all__ = [
     "EARLY",
@@ -79,7 +77,6 @@ __all__ = [
     "Plan",
     "Round",
     "Schedule",
-    "about_the_key",
     "classify_failure",
 ]
 
@@ -93,36 +90,6 @@ MAX_MISSES = 3
 """Answers in a row that leave an order out before it is dropped as missing."""
 LONE_FAILURES = 3
 """Failed polls of an order alone (the panel up) before it is dropped."""
-
-
-class Outcome(enum.Enum):
-    """What one poll said about one order."""
-
-    CHANGED = "changed"
-    """Answered: its first status, or status, remains or start count moved."""
-    UNCHANGED = "unchanged"
-    """Answered as before."""
-    MISSING = "missing"
-    """The answer came but left the order out."""
-    FAILED = "failed"
-    """The whole request failed after the client's retries (`Failure.RETRY`)."""
-
-
-class Ending(enum.Enum):
-    """Why an order is dropped without reaching a final status."""
-
-    MISSING = "missing"
-    POISON = "poison"
-    TIMEOUT = "timeout"
-
-
-class Failure(enum.Enum):
-    """What a request that failed as a whole means for the tracking."""
-
-    FATAL = "fatal"
-    """Tracking ends: every waiter and the iterating consumer get the error."""
-    RETRY = "retry"
-    """Its orders are polled again later (isolated, see `Schedule.after`)."""
 
 
 class Round(list[list[K]]):
@@ -161,13 +128,6 @@ class Plan(NamedTuple):
 # `after` runs once per poll per order.
 _new_plan = tuple.__new__
 _CHANGED, _UNCHANGED, _MISSING = Outcome.CHANGED, Outcome.UNCHANGED, Outcome.MISSING
-
-
-def classify_failure(exc: BaseException) -> Failure:
-    """Whether a request that failed as a whole ends tracking or is retried."""
-    if isinstance(exc, ClientClosedError) or about_the_key(exc):
-        return Failure.FATAL
-    return Failure.RETRY
 
 
 @dataclass(frozen=True, slots=True)
