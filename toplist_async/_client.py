@@ -340,7 +340,10 @@ class ToplistClient(RefillCalls, Sending):
         Follow orders until each is final: `async for update in client.watch(ids)`.
 
         Yields each order's first status, then every change of its status,
-        `remains` or `start_count`; a refused id is yielded as its `OrderError`.
-        Iteration ends when no order is left. Options are `OrderTracker`'s.
+        `remains` or `start_count`; a refused id, or an order dropped (failing
+        alone, left out of answers, past `timeout=`), is yielded as its
+        `OrderError`. Iteration ends when no order is left, and raises an error
+        that ends tracking (a refused key, `on_error` raising). Options are
+        `OrderTracker`'s.
         """
         return OrderTracker(self, orders, stop_when_idle=True, **options)
