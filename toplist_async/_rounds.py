@@ -87,17 +87,8 @@ class Book:
             return None
         plan = self.rules.start(now)
         self.orders[key] = Entry(plan)
-        self._push(key, plan)
-        return plan.due
-
-    def plan(self, entry: Entry, key: int, plan: Plan) -> None:
-        """Give a polled order its next plan."""
-        entry.plan = plan
-        entry.polling = False
-        self._push(key, plan)
-
-    def _push(self, key: int, plan: Plan) -> None:
         heapq.heappush(self._heap, (plan.due, key))
+        return plan.due
 
     def apply(
         self, results: Mapping[int, OrderStatus | BaseException], now: float

@@ -167,7 +167,7 @@ class Schedule:
         due = now + self.first_poll
         if self.timeout is not None:
             due = min(due, now + self.timeout)
-        return Plan(due, self.interval, now)
+        return _new_plan(Plan, (due, self.interval, now, 0, 0))
 
     def earliest(self, plan: Plan) -> float:
         """From when the order may ride along with a request going out."""
