@@ -36,7 +36,8 @@ from benchmarks._common import (
 )
 from toplist_async._apikey import ApiKey
 from toplist_async._caps import answer_cap
-from toplist_async._decode import NotJSON, decode_json, to_services, to_statuses
+from toplist_async._decode import NotJSON, decode_json, to_services
+from toplist_async._status_answers import to_statuses
 
 OLD_CAP = 32 * 1024 * 1024
 KEY = ApiKey("sk-live-0123456789abcdef0123456789abcdef")

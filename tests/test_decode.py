@@ -31,14 +31,9 @@ from toplist_async import (
     ToplistClient,
     _models,
 )
-from toplist_async._decode import (
-    decode_json,
-    to_balance,
-    to_cancels,
-    to_order_id,
-    to_services,
-    to_statuses,
-)
+from toplist_async._cancel_answers import to_cancels
+from toplist_async._decode import decode_json, to_balance, to_order_id, to_services
+from toplist_async._status_answers import to_statuses
 
 BOM = b"\xef\xbb\xbf"
 
@@ -912,7 +907,7 @@ def test_models_round_trip_through_msgspec(model: msgspec.Struct, field: str) ->
 
 def test_a_single_cancel_answered_on_its_own() -> None:
     """`{"order": 5, "cancel": 1}` without the list around it is read too."""
-    from toplist_async._decode import to_cancels
+    from toplist_async._cancel_answers import to_cancels
 
     outcomes = to_cancels({"order": "5", "cancel": 1, "refund": "0.5"}, [5])
     assert outcomes == {5: CancelResult(order_id=5, refund=Decimal("0.5"))}

@@ -10,14 +10,8 @@ from hypothesis import given, strategies as st
 
 from tests.test_decode import COUNTS
 from toplist_async import Balance, OrderStatus, ResponseValidationError
-from toplist_async._decode import (
-    BALANCE_ANSWER,
-    STATUS_ENTRIES,
-    decode_as,
-    decode_json,
-    to_balance,
-    to_statuses,
-)
+from toplist_async._decode import BALANCE_ANSWER, decode_as, decode_json, to_balance
+from toplist_async._status_answers import STATUS_ENTRIES, to_statuses
 
 # The family's common form: counts and money as strings (field notes §1).
 STRING_DIALECT = (

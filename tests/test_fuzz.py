@@ -37,16 +37,16 @@ from toplist_async import (
     ToplistClient,
     ToplistError,
 )
+from toplist_async._cancel_answers import to_cancels
 from toplist_async._classifier import raise_for_answer
 from toplist_async._decode import (
     NotJSON,
     decode_json,
     to_balance,
-    to_cancels,
     to_order_id,
     to_services,
-    to_statuses,
 )
+from toplist_async._status_answers import to_statuses
 
 # A failing example that holds a long body would otherwise turn hypothesis's
 # "overly large repr" warning into the error shown instead of the failure.
@@ -616,7 +616,8 @@ def test_a_tiny_body_with_a_huge_exponent_is_decoded_quickly(value: object) -> N
     raw = encode({"1": {"status": "completed", "remains": value}})
     code = (
         "from toplist_async import ToplistError\n"
-        "from toplist_async._decode import decode_json, to_statuses\n"
+        "from toplist_async._decode import decode_json\n"
+        "from toplist_async._status_answers import to_statuses\n"
         "try:\n"
         f"    to_statuses(decode_json({raw!r}), [1])\n"
         "except ToplistError:\n"

@@ -4,56 +4,39 @@ Turning the panel's JSON into the typed models, whatever dialect it speaks.
 Bodies are decoded once by one msgspec decoder (floats become exact Decimals),
 then each action's converter builds the frozen models. The converters accept
 what real panels send: numbers as JSON numbers or strings, `"Unknown"` counts,
-wrapper lists and objects, order ids as ints or strings.
+wrapper lists and objects, order ids as ints or strings. Status answers are
+read in `_status_answers`, cancel answers in `_cancel_answers`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, NoReturn
 
 import msgspec
 
-from ._exceptions import OrderError, ResponseValidationError
-from ._models import (
-    Balance,
-    CancelResult,
-    OrderStatus,
-    Service,
-    parse_state,
-)
-from ._scalars import (
-    error_text,
-    exact_number,
-    flag,
-    integer,
-    money,
-    order_key,
-    text,
-)
+from ._exceptions import ResponseValidationError
+from ._models import Balance, Service
+from ._scalars import exact_number, flag, integer, money, order_key, text
 
 __all__ = [
     "BALANCE_ANSWER",
-    "STATUS_ENTRIES",
     "NotJSON",
-    "StatusEntry",
     "decode_as",
     "decode_json",
+    "invalid_answer",
+    "keyed_by_order",
     "to_balance",
-    "to_cancels",
     "to_order_id",
     "to_services",
-    "to_statuses",
+    "unwrap_single",
     "unwrap_success",
 ]
 
 logger = logging.getLogger("toplist_async")
 
 _JSON = msgspec.json.Decoder(float_hook=exact_number)
-_ABSENT = object()
-_STATUS_FIELDS = frozenset({"charge", "start_count", "remains", "currency"})
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -66,24 +49,6 @@ class NotJSON(Exception):
     """The body is not JSON at all (HTML, empty, cut off)."""
 
 
-class StatusEntry(msgspec.Struct, gc=False):
-    """One status entry as panels write it, counts and money as numbers or strings."""
-
-    status: str
-    charge: Decimal | None = None
-    start_count: int | str | None = None
-    remains: int | str | None = None
-    currency: str | None = None
-    error: None = None
-
-
-# Decodes the usual status answer straight into structs, in both number
-# dialects. Anything else (fractional counts, per-order errors, error
-# envelopes) fails it and takes the tolerant path instead. Not msgspec's lax
-# mode: it would read "1.000" as 1, which `integer` refuses to guess.
-STATUS_ENTRIES = msgspec.json.Decoder(dict[str, StatusEntry])
-
-
 class BalanceAnswer(msgspec.Struct, gc=False):
     """A balance answer as panels write it, the amount a number or a string."""
 
@@ -94,15 +59,6 @@ class BalanceAnswer(msgspec.Struct, gc=False):
 # The fast path of `balance()`: a 2xx answer that holds a balance carries data,
 # never an error (the classifier reads an `error` beside it as data too).
 BALANCE_ANSWER = msgspec.json.Decoder(BalanceAnswer)
-# Longer digit strings are no count; `integer` decides what they are.
-_MAX_FAST_DIGITS = 18
-
-
-def _count(value: str) -> int | None:
-    """A count the fast path got as a string, read exactly as `integer` reads it."""
-    if value.isdecimal() and len(value) <= _MAX_FAST_DIGITS:
-        return int(value)  # "3572": what `integer` would make of it, sooner
-    return integer(value)
 
 
 def decode_as(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> Any | None:
@@ -125,12 +81,12 @@ def decode_json(raw: bytes) -> Any:
         raise NotJSON(str(exc)) from None
 
 
-def _invalid(action: str, body: object, why: str) -> NoReturn:
+def invalid_answer(action: str, body: object, why: str) -> NoReturn:
     msg = f"unexpected answer to {action!r}: {why}"
     raise ResponseValidationError(msg, status_code=200, body=body)
 
 
-def _unwrap(body: object) -> object:
+def unwrap_single(body: object) -> object:
     """Some panels wrap a single answer in a list: `[{"order": 1}]`."""
     if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
         return body[0]
@@ -172,7 +128,7 @@ def to_services(body: object) -> list[Service]:
     if isinstance(body, dict) and isinstance(body.get("services"), list):
         body = body["services"]
     if not isinstance(body, list):
-        _invalid("services", body, "expected a list of services")
+        invalid_answer("services", body, "expected a list of services")
     services = []
     for entry in body:
         service = _service(entry)
@@ -181,7 +137,7 @@ def to_services(body: object) -> list[Service]:
         else:
             logger.warning("services: left out %s", service)
     if body and not services:
-        _invalid("services", body, "no service entry in it can be read")
+        invalid_answer("services", body, "no service entry in it can be read")
     return services
 
 
@@ -219,13 +175,13 @@ def _service(entry: object) -> Service | str:
 
 def to_order_id(body: object) -> int:
     """Read the new order's id from `{"order_id": 1}`, `{"order": "1"}` or a list."""
-    body = _unwrap(body)
+    body = unwrap_single(body)
     if isinstance(body, dict):
         for field in ("order_id", "order"):
             order_id = order_key(body.get(field))
             if order_id is not None:
                 return order_id
-    _invalid("add", body, "no order id in it")
+    invalid_answer("add", body, "no order id in it")
 
 
 def to_balance(body: object) -> Balance:
@@ -234,77 +190,11 @@ def to_balance(body: object) -> Balance:
         if body.balance.is_finite():
             return Balance(balance=body.balance, currency=body.currency or "")
         body = msgspec.structs.asdict(body)
-    body = _unwrap(body)
+    body = unwrap_single(body)
     amount = money(body.get("balance")) if isinstance(body, dict) else None
     if amount is None or not isinstance(body, dict):
-        _invalid("balance", body, "no finite balance in it")
+        invalid_answer("balance", body, "no finite balance in it")
     return Balance(balance=amount, currency=text(body.get("currency")))
-
-
-def _status(order_id: int, entry: object) -> OrderStatus | OrderError:
-    if type(entry) is StatusEntry:
-        charge, started, remains = entry.charge, entry.start_count, entry.remains
-        return OrderStatus(
-            order_id=order_id,
-            charge=charge if charge is None or charge.is_finite() else None,
-            start_count=_count(started) if isinstance(started, str) else started,
-            status=parse_state(entry.status),
-            raw_status=entry.status,
-            remains=_count(remains) if isinstance(remains, str) else remains,
-            currency=entry.currency,
-        )
-    if isinstance(entry, str) and entry:
-        return OrderError(order_id, entry, body=entry)  # {"987": "Incorrect order ID"}
-    if not isinstance(entry, dict):
-        return OrderError(order_id, f"the panel answered {entry!r} for this order")
-    if entry.get("error"):
-        return OrderError(order_id, error_text(entry["error"]), body=entry)
-    raw_status = text(entry.get("status"))
-    currency = entry.get("currency")
-    return OrderStatus(
-        order_id=order_id,
-        charge=money(entry.get("charge")),
-        start_count=integer(entry.get("start_count")),
-        status=parse_state(raw_status),
-        raw_status=raw_status,
-        remains=integer(entry.get("remains")),
-        currency=None if currency is None else text(currency),
-    )
-
-
-def to_statuses(
-    body: object, order_ids: Iterable[int]
-) -> dict[int, OrderStatus | OrderError]:
-    """
-    Read a status answer keyed by order id into one outcome per asked id.
-
-    Ids the panel left out of its answer are absent from the result; one bad
-    entry only affects its own order.
-    """
-    asked = list(order_ids)
-    body = _unwrap(keyed_by_order(body))
-    if not isinstance(body, dict):
-        _invalid("status", body, "expected an object keyed by order id")
-    if len(asked) == 1 and _STATUS_FIELDS & body.keys() and "status" in body:
-        # The single-order form of the convention: the status object itself.
-        return {asked[0]: _status(asked[0], body)}
-    outcomes: dict[int, OrderStatus | OrderError] = {}
-    for order_id in asked:
-        entry = body.get(str(order_id), _ABSENT)
-        if entry is not _ABSENT:
-            outcomes[order_id] = _status(order_id, entry)
-    if len(outcomes) < len(asked) and len(body) > len(outcomes):
-        # Keys spelled another way than ours ("007", " 7"): match them by value.
-        wanted = set(asked)
-        for key, entry in body.items():
-            found = order_key(key)
-            if found is not None and found in wanted and found not in outcomes:
-                outcomes[found] = _status(found, entry)
-    if not outcomes:
-        # Not one asked order in it ({} or {"message": "busy"}): no answer at
-        # all, rather than every order left out for good.
-        _invalid("status", body, "none of the asked orders is in it")
-    return outcomes
 
 
 def keyed_by_order(body: object, field: str = "order") -> object:
@@ -317,56 +207,3 @@ def keyed_by_order(body: object, field: str = "order") -> object:
             return body
         keyed[str(entry[field]).strip()] = entry
     return keyed
-
-
-def to_cancels(
-    body: object, order_ids: Iterable[int]
-) -> dict[int, CancelResult | OrderError]:
-    """Read `[{"order": "1", "cancel": 1, "refund": 1.5}]` into an outcome per id."""
-    wanted = set(order_ids)
-    if isinstance(body, dict) and "order" in body:
-        body = [body]  # one cancel answered on its own
-    elif isinstance(body, dict):
-        body = [
-            {"order": key, **value}
-            for key, value in body.items()
-            if isinstance(value, dict)
-        ]
-    if not isinstance(body, list):
-        _invalid("cancel", body, "expected a list of cancel results")
-    outcomes: dict[int, CancelResult | OrderError] = {}
-    for entry in body:
-        if not isinstance(entry, dict):
-            continue
-        order_id = order_key(entry.get("order", entry.get("order_id")))
-        if order_id is None or order_id not in wanted:
-            continue
-        outcomes[order_id] = _cancel(order_id, entry)
-    return outcomes
-
-
-def _cancel(order_id: int, entry: dict[str, Any]) -> CancelResult | OrderError:
-    """
-    Only a `cancel` carrying an error is a refusal.
-
-    `1`, `true`, `{"status": "Canceled"}` and `{"refund": ...}` are accepted
-    cancels, and what they say is kept.
-    """
-    accepted = entry.get("cancel")
-    if entry.get("error") or (isinstance(accepted, dict) and accepted.get("error")):
-        message = error_text(accepted if isinstance(accepted, dict) else entry)
-        return OrderError(order_id, message, body=entry)
-    if isinstance(accepted, dict):
-        status = accepted.get("status")
-        refund = accepted.get("refund", entry.get("refund"))
-        return CancelResult(
-            order_id=order_id,
-            refund=money(refund),
-            status=None if status is None else text(status),
-        )
-    if flag(accepted):
-        return CancelResult(order_id=order_id, refund=money(entry.get("refund")))
-    if isinstance(accepted, str) and accepted.strip():
-        return OrderError(order_id, accepted, body=entry)
-    message = f"the panel did not accept the cancel ({accepted!r})"
-    return OrderError(order_id, message, body=entry)

@@ -18,12 +18,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
+from ._cancel_answers import to_cancels
 from ._connections import MUTATIONS
-from ._decode import STATUS_ENTRIES, to_cancels, to_statuses
 from ._exceptions import APIError, AuthenticationError, OrderError, PartialBatchError
 from ._models import CancelResult, OrderStatus
 from ._retry import answer_in, is_transient, mutation_rule
 from ._stats import StatsCounter
+from ._status_answers import STATUS_ENTRIES, to_statuses
 
 __all__ = [
     "Batched",
