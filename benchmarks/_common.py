@@ -31,6 +31,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from toplist_async.testing._child_server import ChildServer
+
 __all__ = [
     "RESULTS_DIR",
     "GcTimer",
@@ -64,7 +66,7 @@ _READY_PREFIX = "listening on "
 # --- the panel in another process ------------------------------------------
 
 
-class PanelProcess:
+class PanelProcess(ChildServer):
     """
     `python -m toplist_async.testing` in a child process, as a context manager.
 
@@ -119,17 +121,6 @@ class PanelProcess:
                 process.wait()
         if process.stdout is not None:
             process.stdout.close()
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 # --- rounds, timing, statistics ----------------------------------------------

@@ -44,8 +44,8 @@ from benchmarks._common import (
 )
 from toplist_async import RateLimitError, ToplistClient
 from toplist_async.redis import RedisRateLimit, connect
-from toplist_async.redis._server import RedisServer
 from toplist_async.testing import FakePanel
+from toplist_async.testing._redis_server import RedisServer
 
 API_KEY = "fleet-key"
 WINDOW = 60.0

@@ -41,9 +41,9 @@ from toplist_async import ToplistClient
 from toplist_async._schedule import Outcome, Plan
 from toplist_async.redis import RedisTracker, connect
 from toplist_async.redis._codec import decode_entry, encode_entry, encode_update, ms
-from toplist_async.redis._server import RedisServer
 from toplist_async.redis._store import Completion, Store
 from toplist_async.testing import FakePanel
+from toplist_async.testing._redis_server import RedisServer
 
 MB = 1_000_000
 

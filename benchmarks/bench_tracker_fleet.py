@@ -49,9 +49,9 @@ from benchmarks._common import (
 )
 from toplist_async import OrderError, ToplistClient
 from toplist_async.redis import RedisTracker, connect
-from toplist_async.redis._server import RedisServer
 from toplist_async.redis._store import Claim
 from toplist_async.testing import FakePanel
+from toplist_async.testing._redis_server import RedisServer
 
 API_KEY = "fleet-key"
 NAME = "bench"

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from toplist_async.redis import connect
-from toplist_async.redis._server import RedisServer
+from toplist_async.testing._redis_server import RedisServer
 
 HOW_TO_INSTALL = "install it (Debian: apt-get install -y redis-server) to run them"
 

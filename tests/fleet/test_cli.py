@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import API_KEY
 from toplist_async.cli import main
-from toplist_async.redis._server import RedisServer
 from toplist_async.testing import FakePanel
+from toplist_async.testing._redis_server import RedisServer
 
 FINAL = {"completed", "partial", "canceled"}
 

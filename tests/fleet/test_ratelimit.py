@@ -19,7 +19,7 @@ from tests.conftest import API_KEY, ScriptedPanel
 from tests.fleet.conftest import start_or_skip
 from toplist_async import RateLimitError, ToplistClient, ToplistError
 from toplist_async.redis import RedisRateLimit, RedisUnavailableError, connect
-from toplist_async.redis._server import RedisServer
+from toplist_async.testing._redis_server import RedisServer
 
 # per_minute=3 with a burst of 1: one turn every 30 s of the server's clock.
 SPACING = 30.0

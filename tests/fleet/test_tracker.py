@@ -18,9 +18,9 @@ from tests.conftest import API_KEY, ScriptedPanel
 from tests.fleet.conftest import start_or_skip
 from toplist_async import OrderError, OrderStatus, ToplistClient
 from toplist_async.redis import RedisTracker, connect
-from toplist_async.redis._server import RedisServer
 from toplist_async.redis._store import Completion, Store
 from toplist_async.testing import FakePanel
+from toplist_async.testing._redis_server import RedisServer
 
 STATE = "0|0|5.0|0.0|0|0|||"  # a stored order's state, as the claim script reads it
 

@@ -10,12 +10,13 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
+
+from ._child_server import ChildServer
 
 __all__ = ["RedisServer"]
 
 
-class RedisServer:
+class RedisServer(ChildServer):
     """
     `redis-server --port 0 --unixsocket <tmp>/redis.sock --save ''` while entered.
 
@@ -88,17 +89,6 @@ class RedisServer:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _answers_ping(path: Path) -> bool:
