@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ._refills import RefillBook
+from ._request_fields import Fields, integer_field, present, read_ids, required
 from ._state import Account, PanelState, Refusal
 from ._wire import Reply, Wire
 
 __all__ = ["FOREIGN_ORDER_MODES", "Actions"]
 
 FOREIGN_ORDER_MODES = ("whole_request", "per_order")
-MAX_IDS = 100
 _KNOWN_FIELDS = frozenset({"key", "action", "service", "link", "quantity"})
-
-Fields = Mapping[str, object]
-_Token = tuple[str, int | None]
-
-
-def _required(name: str) -> str:
-    return f"The {name} field is required."
-
-
-def _present(value: object) -> bool:
-    # Laravel turns empty strings into null before validating.
-    return value is not None and value != ""
-
-
-def _integer(fields: Fields, name: str, errors: dict[str, list[str]]) -> int | None:
-    """Read an integer field sent as a number or a numeric string."""
-    value = fields.get(name)
-    if not _present(value):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = value.strip() if isinstance(value, str) else ""
-    digits = text.removeprefix("-")
-    if digits.isascii() and digits.isdigit():
-        return int(text)
-    errors[name] = [f"The {name} field must be an integer."]
-    return None
-
-
-def _order_id(token: str) -> int | None:
-    return int(token) if token.isascii() and token.isdigit() else None
-
-
-def _id_tokens(value: object) -> list[str]:
-    items = value if isinstance(value, list) else str(value).split(",")
-    return [text for text in (str(item).strip() for item in items) if text]
 
 
 class Actions:
@@ -97,9 +59,9 @@ class Actions:
         self, action: str | None, account: Account, fields: Fields
     ) -> tuple[Reply, tuple[int, ...]]:
         """Run `action` and return the answer and the order ids it touched."""
-        if not _present(action):
+        if not present(action):
             return self._wire.invalid(
-                {"action": [_required("action")]}, message=False
+                {"action": [required("action")]}, message=False
             ), ()
         if action == "services":
             return self._services, ()
@@ -120,18 +82,18 @@ class Actions:
     def add(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
         """Validate and place an order; `{"order_id": id}` on success."""
         errors: dict[str, list[str]] = {}
-        service = _integer(fields, "service", errors)
+        service = integer_field(fields, "service", errors)
         link = fields.get("link")
-        quantity = _integer(fields, "quantity", errors)
-        interval = _integer(fields, "interval", errors)
-        runs = _integer(fields, "runs", errors)
+        quantity = integer_field(fields, "quantity", errors)
+        interval = integer_field(fields, "interval", errors)
+        runs = integer_field(fields, "runs", errors)
         for name, value in (
             ("service", service),
             ("link", link),
             ("quantity", quantity),
         ):
-            if not _present(value) and name not in errors:
-                errors[name] = [_required(name)]
+            if not present(value) and name not in errors:
+                errors[name] = [required(name)]
         if errors or service is None or quantity is None:
             # Laravel lists the errors in the order the rules are declared.
             order = ("service", "link", "quantity", "interval", "runs")
@@ -151,30 +113,9 @@ class Actions:
             return self._wire.error(refusal.message, refusal.status), ()
         return self._wire.ok({"order_id": self._wire.num(created.id)}), (created.id,)
 
-    def _ids(
-        self, fields: Fields, plural: str = "orders", single: str = "order"
-    ) -> tuple[list[_Token], tuple[int, ...], Reply | None]:
-        """Read `orders` (or a lone `order`) as (as sent, as int or None) pairs.
-
-        Also returns the int ids alone, and the refusal if the list is missing
-        or too long.
-        """
-        value = fields.get(plural)
-        if not _present(value):
-            value = fields.get(single)
-        texts = _id_tokens(value) if _present(value) else []
-        tokens = [(text, _order_id(text)) for text in texts]
-        ids = tuple(number for _, number in tokens if number is not None)
-        if not tokens:
-            return tokens, ids, self._wire.invalid({plural: [_required(plural)]})
-        if len(tokens) > MAX_IDS:
-            too_many = f"The {plural} may not have more than {MAX_IDS} items."
-            return tokens, ids, self._wire.invalid({plural: [too_many]})
-        return tokens, ids, None
-
     def status(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
         """Report orders keyed by id; a lone `order` gets the flat answer."""
-        tokens, ids, refused = self._ids(fields)
+        tokens, ids, refused = read_ids(self._wire, fields)
         if refused is not None:
             return refused, ids
         state, wire = self._state, self._wire
@@ -199,7 +140,7 @@ class Actions:
                 "remains": wire.num(remains),
                 "currency": self._currency,
             }
-        if not _present(fields.get("orders")):
+        if not present(fields.get("orders")):
             single = next(iter(answer.values()))
             if single is self._incorrect_id:
                 return wire.error("Incorrect order ID"), ids
@@ -216,7 +157,7 @@ class Actions:
 
     def cancel(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
         """Cancel each listed order, reporting per order with its refund."""
-        tokens, ids, refused = self._ids(fields)
+        tokens, ids, refused = read_ids(self._wire, fields)
         if refused is not None:
             return refused, ids
         state, wire = self._state, self._wire
@@ -238,7 +179,7 @@ class Actions:
 
     def refill(self, account: Account, fields: Fields) -> tuple[Reply, tuple[int, ...]]:
         """Refill each listed order; a lone `order` gets `{"refill": id}`."""
-        tokens, ids, refused = self._ids(fields)
+        tokens, ids, refused = read_ids(self._wire, fields)
         if refused is not None:
             return refused, ids
         state, wire = self._state, self._wire
@@ -252,7 +193,7 @@ class Actions:
                 answer.append({"order": token, "refill": {"error": refusal.message}})
             else:
                 answer.append({"order": token, "refill": wire.num(refill_id)})
-        if not _present(fields.get("orders")):
+        if not present(fields.get("orders")):
             single = answer[0]["refill"]
             if isinstance(single, dict):
                 return wire.error(str(single["error"])), ids
@@ -261,7 +202,7 @@ class Actions:
 
     def refill_status(self, account: Account, fields: Fields) -> Reply:
         """Report each listed refill; a lone `refill` gets `{"status": ...}`."""
-        tokens, _, refused = self._ids(fields, "refills", "refill")
+        tokens, _, refused = read_ids(self._wire, fields, "refills", "refill")
         if refused is not None:
             return refused
         wire = self._wire
@@ -275,7 +216,7 @@ class Actions:
             else:
                 spelled = wire.status(status, refill_id or 0)
                 answer.append({"refill": token, "status": spelled})
-        if not _present(fields.get("refills")):
+        if not present(fields.get("refills")):
             single = answer[0]["status"]
             if isinstance(single, dict):
                 return wire.error(str(single["error"]))
