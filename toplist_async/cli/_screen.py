@@ -77,7 +77,7 @@ class Activity:
         if self._retry is not None:
             until, reason = self._retry
             if until > now:
-                left = until - now
+                left = max(until - now, 0.1)  # never "retrying in 0.0 s"
                 return f"{self.label}{counted}: retrying in {left:.1f} s after {reason}"
             self._since, self._retry = until, None
         waited = now - self._since
