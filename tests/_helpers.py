@@ -14,7 +14,14 @@ from aiohttp import web
 from yarl import URL
 
 from tests.conftest import Handler
-from toplist_async import OrderState, OrderStatus, Service, ToplistClient, _retry
+from toplist_async import (
+    OrderState,
+    OrderStatus,
+    Service,
+    ToplistClient,
+    _pacing,
+    _retry,
+)
 
 # --- the API document's answers -------------------------------------------------
 
@@ -143,9 +150,10 @@ def run_retries_on(
     monotonic: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
 ) -> None:
-    """Give the retry policy and tenacity's deadline a fake `monotonic` and `sleep`."""
+    """Give the retry policy, its pacing and tenacity's deadline a fake clock."""
     fake_time = SimpleNamespace(monotonic=monotonic)
     monkeypatch.setattr(_retry, "time", fake_time)
+    monkeypatch.setattr(_pacing, "time", fake_time)
     monkeypatch.setattr(tenacity, "time", fake_time)
     monkeypatch.setattr(_retry, "sleep", sleep)
 

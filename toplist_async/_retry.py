@@ -7,12 +7,11 @@ when the request certainly never reached the panel, or its answer proves the
 panel did nothing (a throttle's refusal that carries no outcome). A retried `add`
 after the panel may have seen it could place a second order; an error answer
 that still says what was done (an order id, per-order results) is the answer.
-A 429 whose wait is within `max_retry_after` pauses every request of the client,
-not only the one that got it, so callers do not stampede; an optional token
-bucket paces every attempt so the 429 does not come at all. `deadline` bounds
-every wait of a call: no retry starts after it, and a call whose turn at the
-bucket (or the end of a 429 pause) would come after it fails at once, unsent,
-so a call lasts at most about `deadline + timeout` whatever the pace.
+A 429 whose wait is within `max_retry_after` pauses every request of the client
+and an optional token bucket paces every attempt (both in `_pacing`). `deadline`
+bounds every wait of a call: no retry starts after it, and a call whose turn at
+the bucket (or the end of a 429 pause) would come after it fails at once,
+unsent, so a call lasts at most about `deadline + timeout` whatever the pace.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
 )
+from ._pacing import OutOfTime, Pacer
 from ._ratelimit import RateLimiter
 from ._stats import StatsCounter
 
@@ -109,14 +109,6 @@ def mutation_rule(read: Callable[[object], object]) -> Callable[[BaseException],
     return send_again
 
 
-class _OutOfTime(Exception):
-    """A wait before an attempt would end after the call's deadline."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(wait)
-        self.wait = wait
-
-
 class RetryPolicy:
     """
     Exponential backoff with full jitter, bounded by attempts and a deadline.
@@ -146,8 +138,9 @@ class RetryPolicy:
         self.max_delay = max_delay
         self.max_retry_after = max_retry_after
         self._stats = stats
-        self._bucket = bucket
-        self._paused_until = 0.0
+        self._pacer = Pacer(
+            max_retry_after=max_retry_after, stats=stats, bucket=bucket, sleep=_sleep
+        )
 
     async def call(
         self,
@@ -166,8 +159,8 @@ class RetryPolicy:
         # Most calls succeed at once: they do not pay for tenacity's machinery
         # (tens of µs a call), which takes over only after a retryable failure.
         try:
-            return await self._paced(attempt, ends)
-        except _OutOfTime as exc:
+            return await self._pacer.run(attempt, ends)
+        except OutOfTime as exc:
             raise self._out_of_time(action, exc) from None
         except Exception as exc:
             if not retryable(exc):
@@ -177,7 +170,7 @@ class RetryPolicy:
         async def paced_attempt() -> T:
             if first_failure:
                 raise first_failure.pop()  # tenacity's attempt 1: already made
-            return await self._paced(attempt, ends)
+            return await self._pacer.run(attempt, ends)
 
         def before_sleep(state: _t.RetryCallState) -> None:
             self._stats.retries += 1
@@ -207,72 +200,16 @@ class RetryPolicy:
         )
         try:
             return await retrying(paced_attempt)
-        except _OutOfTime as exc:
+        except OutOfTime as exc:
             raise self._out_of_time(action, exc) from None
 
-    async def _paced(self, attempt: Callable[[], Awaitable[T]], ends: float) -> T:
-        """One attempt, after the client-wide pause and the bucket's token."""
-        if self._paused_until or self._bucket is not None:
-            await self._pace(ends)
-        try:
-            return await attempt()
-        except RateLimitError as exc:
-            if self._pause(exc) and self._bucket is not None:
-                await self._bucket.pause(exc.retry_after or 0.0)
-            raise
-
-    async def _pace(self, ends: float) -> None:
-        """
-        Wait out the client-wide 429 pause, then take a token of the bucket.
-
-        A wait that would end after `ends` is not begun: `_OutOfTime` is raised
-        instead (a bucket gives back the token it raises through).
-        """
-
-        async def sleep(seconds: float) -> None:
-            if time.monotonic() + seconds > ends:
-                raise _OutOfTime(seconds)
-            await _sleep(seconds)
-
-        served = 0.0  # the end of the pause already waited for
-        while True:
-            until = self._paused_until
-            if until > served:
-                pause = until - time.monotonic()
-                if pause > 0:
-                    await sleep(pause)
-                served = until
-            if self._bucket is not None and await self._bucket.acquire(sleep):
-                self._stats.rate_limit_waits += 1
-            if self._paused_until <= served:
-                return
-            # A 429 paused the client while this caller waited for its token.
-            if self._bucket is not None:
-                self._bucket.give_back()
-
-    def _out_of_time(self, action: str, exc: _OutOfTime) -> APITimeoutError:
+    def _out_of_time(self, action: str, exc: OutOfTime) -> APITimeoutError:
         msg = (
             f"{action!r} was not sent: its turn under the rate limit (or the end of "
             f"the panel's 429 pause) is {exc.wait:.1f} s away, past the call's "
             f"retry_deadline of {self.deadline:g} s"
         )
         return APITimeoutError(msg, request_sent=False)
-
-    def _pause(self, exc: RateLimitError) -> bool:
-        """Pause the client for the 429's wait; False when the wait is not honoured."""
-        wait = exc.retry_after
-        if wait is None or not 0 < wait <= self.max_retry_after:
-            return False
-        until = time.monotonic() + wait
-        if until > self._paused_until:
-            self._paused_until = until
-            self._stats.rate_limit_pauses += 1
-            logger.info(
-                "every request waits %.1f s: the panel answered HTTP 429",
-                wait,
-                extra={"toplist_wait": float(wait), "toplist_reason": "HTTP 429"},
-            )
-        return True
 
     def _wait(self, state: _t.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
