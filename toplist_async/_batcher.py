@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from ._batch import MISSING, PENDING, Batch, Group, Shared, Waiter, deliver
 from ._exceptions import APIConnectionError, ClientClosedError
+from ._room import Room
 
 __all__ = ["Batcher"]
 
@@ -61,7 +62,6 @@ class Batcher(Generic[K, V]):
         self._window = window
         self._max_batch_size = max_batch_size
         self._max_in_flight = max_in_flight
-        self._max_pending = max_pending
         self._abandon_unwanted = abandon_unwanted
         # Each id waiting or in flight, and the batch that holds it.
         self._pending: dict[K, Batch[K, V]] = {}
@@ -72,7 +72,7 @@ class Batcher(Generic[K, V]):
         self._ready: deque[Batch[K, V]] = deque()
         self._in_flight = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._space_waiters: deque[asyncio.Future[None]] = deque()
+        self._room = Room(max_pending, self._pending)
         self._closed = False
         self.awaits = 0
         """Ids asked for by callers (each `load`, each key of `load_many`)."""
@@ -81,8 +81,8 @@ class Batcher(Generic[K, V]):
 
     async def load(self, key: K) -> V:
         """Wait for `key`'s own answer from the batch it joins."""
-        if len(self._pending) >= self._max_pending and key not in self._pending:
-            await self._wait_for_space()
+        if self._room.full and key not in self._pending:
+            await self._room.wait()
         # The loop is read once per batch, not per await (a getpid() call each).
         loop = self._loop if self._pending else self._current_loop()
         future: asyncio.Future[V] = loop.create_future()  # type: ignore[union-attr]
@@ -105,8 +105,8 @@ class Batcher(Generic[K, V]):
             for key in keys:
                 if key in results:
                     continue
-                if len(self._pending) >= self._max_pending and key not in self._pending:
-                    await self._wait_for_space()
+                if self._room.full and key not in self._pending:
+                    await self._room.wait()
                 # Placeholder, so answers come back in the order asked.
                 results[key] = PENDING  # type: ignore[assignment]
                 group.remaining += 1
@@ -178,7 +178,7 @@ class Batcher(Generic[K, V]):
         # Nobody waits for this id any more: it is not sent.
         del batch.entries[key]
         del self._pending[key]
-        self._release_space()
+        self._room.release()
 
     def _abandon(self, batch: Batch[K, V]) -> None:
         batch.abandoned = True
@@ -296,31 +296,7 @@ class Batcher(Generic[K, V]):
             else:
                 deliver(entry, key, value)
         batch.entries = {}
-        self._release_space()
-
-    async def _wait_for_space(self) -> None:
-        """Wait, first come first served, until fewer than `max_pending` ids wait."""
-        while len(self._pending) >= self._max_pending and not self._closed:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._space_waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._release_space()  # hand the room this caller got on
-                raise
-
-    def _release_space(self) -> None:
-        # Wake as many waiters as there is room for, not all of them: waking
-        # everyone on each release made a long queue quadratic.
-        room = self._max_pending - len(self._pending)
-        if self._closed:
-            room = len(self._space_waiters)
-        while room > 0 and self._space_waiters:
-            waiter = self._space_waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                room -= 1
+        self._room.release()
 
     async def aclose(self) -> None:
         """
@@ -333,6 +309,7 @@ class Batcher(Generic[K, V]):
         if self._closed:
             return
         self._closed = True
+        self._room.close()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -341,7 +318,7 @@ class Batcher(Generic[K, V]):
         closed = ClientClosedError("the client was closed before the request was sent")
         for batch in unsent:
             self._resolve(batch, None, closed)
-        self._release_space()  # loads waiting for room see the client closed
+        self._room.release()  # loads waiting for room see the client closed
         tasks = list(self._tasks)
         if self._abandon_unwanted:
             for task in tasks:
