@@ -605,7 +605,7 @@ async def test_leaving_a_watch_early_stops_its_polling() -> None:
                 [order], interval=0.01, max_interval=0.01
             ):
                 break
-        await asyncio.sleep(0.1)  # the abandoned generator is finalised
+        await asyncio.sleep(0.1)  # a poll cancelled in flight may still arrive
         before = panel.count("status")
         await asyncio.sleep(0.1)
         assert panel.count("status") == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import platform
 from typing import Any
 
 import pytest
@@ -15,18 +16,22 @@ from tests._tracking import (
     entry,
     library_tasks,
     long_lived,
+    order_of,
     shape,
     watch,
 )
 from tests.conftest import ScriptedPanel
 from toplist_async import (
     AuthenticationError,
+    ClientClosedError,
     InternalServerError,
     OrderError,
     OrderState,
     OrderTracker,
     RateLimitError,
     ToplistClient,
+    ToplistError,
+    TrackerInUseError,
 )
 from toplist_async._schedule import LONE_FAILURES, MAX_MISSES
 
@@ -232,18 +237,170 @@ async def test_timeout_bounds_how_long_an_order_is_followed(
 # --- no hang and no leak -----------------------------------------------------------
 
 
-async def test_a_second_iteration_is_refused_at_once(
+async def test_a_second_consumer_is_refused_at_once_with_a_toplist_error(
     client: ToplistClient, clock: FakeClock, panel: Statuses
 ) -> None:
-    """One consumer at a time: a second `async for` raises RuntimeError at once."""
-    async with long_lived(client, clock, [1]) as tracker:
-        first = Collector(tracker)
+    """While a loop runs (waiting for updates or in its body), another is refused."""
+    panel.script[1] = [entry("In progress", remains) for remains in (100, 90, 80)]
+    seen: list[tuple[object, ...]] = []
+    in_body = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def consume(tracker: OrderTracker) -> None:
+        async for update in tracker:
+            seen.append(shape(update))
+            if len(seen) == 1:
+                in_body.set()
+                await go_on.wait()
+
+    async with long_lived(client, clock, [1], growth=1.0) as tracker:
+        consumer = asyncio.create_task(consume(tracker))
+        async with asyncio.timeout(5):
+            await in_body.wait()
+        with pytest.raises(TrackerInUseError, match="one consumer at a time"):
+            await anext(aiter(tracker))
+        go_on.set()
         await clock.advance(0)
-        with pytest.raises(RuntimeError, match="already being iterated"):
-            aiter(tracker)
-        await clock.advance(1)
-    assert await _outcome(first.task) is None
-    assert first.of(1) == [(OrderState.IN_PROGRESS, 100, 0)]
+        with pytest.raises(TrackerInUseError) as refused:
+            async for _update in tracker:
+                pass
+        assert isinstance(refused.value, ToplistError)
+        await clock.advance(5)
+        assert seen == [
+            (OrderState.IN_PROGRESS, 100, 0),
+            (OrderState.IN_PROGRESS, 90, 0),
+        ]
+    assert await _outcome(consumer) is None
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["dropped", "kept"])
+async def test_a_loop_left_with_break_lets_a_new_loop_in_at_once(
+    client: ToplistClient, clock: FakeClock, panel: Statuses, kept: bool
+) -> None:
+    """`break`, then `async for` again in the same task: the new loop takes over,
+    first with what the first loop left untaken, then with what is new."""
+    panel.script[1] = [entry("In progress", remains) for remains in (100, 90, 80)]
+    async with long_lived(client, clock, [1, 2], growth=1.0) as tracker:
+        # Kept: the first loop's iterator outlives it, so only leaving counts.
+        first = aiter(tracker) if kept else None
+        async with asyncio.timeout(5):
+            async for update in first or tracker:
+                taken = order_of(update)
+                break
+        ticking = asyncio.create_task(clock.advance(5))
+        seen: list[tuple[int, tuple[object, ...]]] = []
+        async with asyncio.timeout(5):
+            async for update in tracker:
+                seen.append((order_of(update), shape(update)))
+                if len(seen) == 2:
+                    break
+        await ticking
+        assert seen == [
+            (3 - taken, (OrderState.IN_PROGRESS, 100, 0)),
+            (1, (OrderState.IN_PROGRESS, 90, 0)),
+        ]
+        if first is not None:
+            with pytest.raises(TrackerInUseError, match="newer"):
+                await anext(first)
+
+
+async def test_an_update_left_untaken_is_kept_up_to_date_for_the_next_loop(
+    client: ToplistClient, clock: FakeClock, panel: Statuses
+) -> None:
+    """Only the order a loop left untaken is kept (its latest), nothing new."""
+    for order in (1, 2):
+        panel.script[order] = [entry("In progress", r) for r in (100, 90, 80)]
+    async with long_lived(client, clock, [1, 2], growth=1.0) as tracker:
+        async with asyncio.timeout(5):
+            async for update in tracker:
+                taken = order_of(update)
+                break
+        await clock.advance(5)  # both change; nobody iterates
+        later = Collector(tracker)
+        await clock.advance(0)
+        assert [(order_of(u), shape(u)) for u in later.updates] == [
+            (3 - taken, (OrderState.IN_PROGRESS, 90, 0))
+        ]
+
+
+async def test_a_step_cut_short_by_a_timeout_keeps_the_loop_and_the_tracker(
+    client: ToplistClient, clock: FakeClock, panel: Statuses
+) -> None:
+    """`asyncio.timeout()` around one step: the loop goes on where it was."""
+    panel.script[1] = [entry("In progress", remains) for remains in (100, 90, 80)]
+    async with long_lived(client, clock, [1], growth=1.0) as tracker:
+        updates = aiter(tracker)
+        async with asyncio.timeout(5):
+            assert shape(await anext(updates)) == (OrderState.IN_PROGRESS, 100, 0)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0):
+                await anext(updates)
+        other = Collector(tracker)
+        assert isinstance(await _outcome(other.task), TrackerInUseError)
+        ticking = asyncio.create_task(clock.advance(5))
+        async with asyncio.timeout(5):
+            assert shape(await anext(updates)) == (OrderState.IN_PROGRESS, 90, 0)
+        await ticking
+
+
+@pytest.mark.parametrize("how", ["its task ended", "aclose"])
+async def test_an_iteration_left_behind_lets_another_task_in(
+    client: ToplistClient, clock: FakeClock, panel: Statuses, how: str
+) -> None:
+    """An iterator kept alive no longer holds the tracker once its task ended or
+    it was closed: a consumer in another task takes over."""
+    panel.script[1] = [entry("In progress", remains) for remains in (100, 90, 80)]
+    async with long_lived(client, clock, [1], growth=1.0) as tracker:
+        left_behind = aiter(tracker)
+
+        async def take_one() -> tuple[object, ...]:
+            async with asyncio.timeout(5):
+                return shape(await anext(left_behind))
+
+        if how == "aclose":
+            assert await take_one() == (OrderState.IN_PROGRESS, 100, 0)
+            await left_behind.aclose()
+        else:
+            taken = await asyncio.create_task(take_one())
+            assert taken == (OrderState.IN_PROGRESS, 100, 0)
+        later = Collector(tracker)
+        await clock.advance(5)
+        assert later.of(1) == [(OrderState.IN_PROGRESS, 90, 0)]
+    assert await _outcome(later.task) is None
+
+
+@pytest.mark.skipif(
+    platform.python_implementation() != "CPython",
+    reason="CPython frees a loop's iterator as the loop is left",
+)
+async def test_breaking_out_of_a_watch_stops_its_polling_at_once(
+    client: ToplistClient, clock: FakeClock, panel: Statuses
+) -> None:
+    """Polling stops as the loop is left, before any other task has run."""
+    tracker = watch(client, clock, [1, 2])
+    async with asyncio.timeout(5):
+        async for _update in tracker:
+            break
+    assert tracker.tracked == 0
+    with pytest.raises(ClientClosedError):
+        tracker.track(3)
+    await clock.advance(600)
+    assert len(panel.polls) == 1
+    assert library_tasks() == set()
+
+
+async def test_a_watch_used_in_async_with_stops_when_the_block_is_left(
+    client: ToplistClient, clock: FakeClock, panel: Statuses
+) -> None:
+    """`async with client.watch(ids) as updates:` stops polling at the block's end."""
+    async with watch(client, clock, [1, 2]) as updates:
+        async with asyncio.timeout(5):
+            async for _update in updates:
+                break
+    assert updates.tracked == 0
+    assert library_tasks() == set()
+    await clock.advance(600)
+    assert len(panel.polls) == 1
 
 
 async def test_iterating_a_closed_tracker_ends_at_once(

@@ -27,6 +27,7 @@ from ._exceptions import (
     RefillError,
     ResponseValidationError,
     ToplistError,
+    TrackerInUseError,
     WrongEventLoopError,
 )
 from ._hooks import RequestEvent, ResponseEvent
@@ -72,6 +73,7 @@ __all__ = [
     "Service",
     "ToplistClient",
     "ToplistError",
+    "TrackerInUseError",
     "TrackerOptions",
     "WrongEventLoopError",
 ]

@@ -19,6 +19,7 @@ Our exception hierarchy:
   * OrderOutcomeUnknown         an `add` may have placed an order; its answer was lost
   * PartialBatchError           some requests of a `*_many` call failed as a whole
   * ClientClosedError           the client was closed before or during the call
+  * TrackerInUseError           a tracker is already iterated by another consumer
   * WrongEventLoopError         the client was used in another event loop first
 
 Programming errors in the arguments of a call (an order id that is not a positive
@@ -49,6 +50,7 @@ __all__ = [
     "RefillError",
     "ResponseValidationError",
     "ToplistError",
+    "TrackerInUseError",
     "WrongEventLoopError",
 ]
 
@@ -291,6 +293,16 @@ class PartialBatchError(ToplistError):
 
 class ClientClosedError(ToplistError, RuntimeError):
     """The client was closed before or while the call was made."""
+
+
+class TrackerInUseError(ToplistError, RuntimeError):
+    """
+    An `async for` over a tracker that another consumer is still iterating.
+
+    A tracker hands each update to one consumer at a time. A loop left with
+    `break`, an exception or `aclose()`, or whose task ended, has let go; an
+    iterator replaced by a newer loop in its own task raises this if used again.
+    """
 
 
 class WrongEventLoopError(ToplistError, RuntimeError):

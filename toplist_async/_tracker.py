@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypedDict
 
 from ._arguments import order_id
 from ._exceptions import ClientClosedError, ToplistError
+from ._iteration import Iteration
 from ._models import OrderStatus
 from ._rounds import Book, fetch
 from ._schedule import Schedule
-from ._updates import Update, Updates, Waiters
+from ._updates import Updates, Waiters
 
 if TYPE_CHECKING:
     from ._client import ToplistClient
@@ -69,6 +70,10 @@ class OrderTracker:
     raise it. With `stop_when_idle` (what `client.watch()` uses) iteration ends
     when no order is left; otherwise it ends at `aclose()`. `clock` and
     `sleep` exist for tests.
+
+    One consumer iterates at a time: a second `async for` while a loop runs
+    raises `TrackerInUseError`; a loop left (`break`, an exception, its
+    iterator's `aclose()`) lets go at once.
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class OrderTracker:
         self._scheduler: asyncio.Task[None] | None = None
         self._parked_until: float | None = None
         self._polls: set[asyncio.Task[None]] = set()
+        self._stopping: list[asyncio.Task[None]] = []
         self._closed = False
         for order in orders:
             self.track(order)
@@ -143,20 +149,14 @@ class OrderTracker:
         self.track(key)
         return await self._waiters.wait(key)
 
-    def __aiter__(self) -> AsyncIterator[Update]:
-        self._updates.claim()
-        return self._iterate()
+    def __aiter__(self) -> Iteration:
+        return Iteration(self._updates, self._start, self._consumer_left)
 
-    async def _iterate(self) -> AsyncIterator[Update]:
-        self._start()
-        try:
-            async for update in self._updates.drain():
-                yield update
-        finally:
-            self._updates.release()
-            if self._stop_when_idle:
-                # A `watch()` left early (break, exception) stops polling.
-                await self.aclose()
+    def _consumer_left(self) -> list[asyncio.Task[None]]:
+        """A `watch()` left (at its end, `break`, an exception) stops polling."""
+        if not self._stop_when_idle or self._closed:
+            return []
+        return self._stop(ClientClosedError("the tracker was closed"), None)
 
     async def __aenter__(self) -> Self:
         self._start()
@@ -172,10 +172,12 @@ class OrderTracker:
 
     async def aclose(self) -> None:
         """Stop polling; `wait()` callers get `ClientClosedError`. Idempotent."""
-        if self._closed:
-            return
-        tasks = self._stop(ClientClosedError("the tracker was closed"), None)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if not self._closed:
+            self._stop(ClientClosedError("the tracker was closed"), None)
+        # Also after a stop that could not wait (a `watch()` dropped at `break`).
+        current = asyncio.current_task()
+        stopping = [task for task in self._stopping if task is not current]
+        await asyncio.gather(*stopping, return_exceptions=True)
 
     def _stop(
         self, waiters_get: BaseException, consumer_gets: BaseException | None
@@ -187,6 +189,7 @@ class OrderTracker:
         tasks = [task for task in tasks if task is not current]
         for task in tasks:
             task.cancel()
+        self._stopping = tasks
         self._waiters.settle_all(waiters_get)
         self._book.clear()
         self._updates.end(consumer_gets)
