@@ -4,20 +4,20 @@ Merging concurrent per-id awaits into batch requests, and fanning answers back.
 Every caller gets a future of its own (a shared future would let one caller's
 cancellation cancel the others). Identical ids waiting or in flight share one
 entry in one batch. Batches leave when they are full or when the window closes,
-at most `max_in_flight` at once; a batch waiting for a free slot keeps filling.
-Nothing is cached: once a batch is answered, the next await asks again.
+at most `max_in_flight` at once (`_dispatcher`); a batch waiting for a free slot
+keeps filling. Nothing is cached: once a batch is answered, the next await asks
+again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Coroutine, Hashable, Iterable, Mapping
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 from ._batch import MISSING, PENDING, Batch, Group, Shared, Waiter, deliver
-from ._exceptions import APIConnectionError, ClientClosedError
+from ._dispatcher import Dispatcher
+from ._exceptions import ClientClosedError
 from ._room import Room
 
 __all__ = ["Batcher"]
@@ -56,22 +56,20 @@ class Batcher(Generic[K, V]):
                 "max_pending >= 1"
             )
             raise ValueError(msg)
-        self._loader = loader
-        self._action = action
         self._on_missing = on_missing
-        self._window = window
         self._max_batch_size = max_batch_size
-        self._max_in_flight = max_in_flight
         self._abandon_unwanted = abandon_unwanted
         # Each id waiting or in flight, and the batch that holds it.
         self._pending: dict[K, Batch[K, V]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._open: Batch[K, V] | None = None
-        self._open_due = False
-        self._timer: asyncio.Handle | None = None
-        self._ready: deque[Batch[K, V]] = deque()
-        self._in_flight = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dispatcher: Dispatcher[K, V] = Dispatcher(
+            loader,
+            action=action,
+            window=window,
+            max_in_flight=max_in_flight,
+            loop=self._current_loop,
+            on_answer=self._resolve,
+        )
         self._room = Room(max_pending, self._pending)
         self._closed = False
         self.awaits = 0
@@ -138,12 +136,13 @@ class Batcher(Generic[K, V]):
         if batch is not None:
             self._join(batch, key, waiter)
             return batch
-        batch = self._open or self._open_batch()
+        dispatcher = self._dispatcher
+        batch = dispatcher.open or dispatcher.start()
         entries = batch.entries
         entries[key] = waiter
         self._pending[key] = batch
         if len(entries) >= self._max_batch_size:
-            self._seal_open()
+            dispatcher.seal()
         return batch
 
     def _join(self, batch: Batch[K, V], key: K, waiter: Waiter[K, V]) -> None:
@@ -186,84 +185,6 @@ class Batcher(Generic[K, V]):
             del self._pending[key]
         if batch.task is not None:
             batch.task.cancel()
-
-    def _open_batch(self) -> Batch[K, V]:
-        batch: Batch[K, V] = Batch()
-        self._open = batch
-        self._open_due = False
-        loop = self._current_loop()
-        if self._window > 0:
-            self._timer = loop.call_later(self._window, self._on_window)
-        else:
-            self._timer = loop.call_soon(self._on_window)
-        return batch
-
-    def _on_window(self) -> None:
-        self._timer = None
-        self._open_due = True
-        self._pump()
-
-    def _seal_open(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._open is not None:
-            self._ready.append(self._open)
-        self._open = None
-        self._open_due = False
-        self._pump()
-
-    def _pump(self) -> None:
-        """Send ready batches while in-flight slots are free."""
-        while self._in_flight < self._max_in_flight:
-            if self._ready:
-                batch = self._ready.popleft()
-            elif self._open is not None and self._open_due:
-                batch, self._open, self._open_due = self._open, None, False
-            else:
-                return
-            if not batch.entries:
-                continue
-            batch.sent = True
-            batch.live = len(batch.entries) + batch.extra
-            self._in_flight += 1
-            task = self._current_loop().create_task(self._loader(list(batch.entries)))
-            # A done-callback, not a try/finally inside the task: a task
-            # cancelled before its first step never runs its own finally.
-            task.add_done_callback(partial(self._on_done, batch))
-            batch.task = task
-            self._tasks.add(task)
-
-    def _on_done(
-        self, batch: Batch[K, V], task: asyncio.Task[Mapping[K, V | BaseException]]
-    ) -> None:
-        if task.cancelled():
-            if self._closed:
-                failure: BaseException = ClientClosedError(
-                    "the client was closed during the request"
-                )
-            else:
-                failure = APIConnectionError(
-                    f"the {self._action!r} request was cancelled", request_sent=True
-                )
-            self._finish(batch, None, failure)
-        elif (error := task.exception()) is not None:
-            self._finish(batch, None, error)
-        else:
-            self._finish(batch, task.result(), None)
-
-    def _finish(
-        self,
-        batch: Batch[K, V],
-        outcome: Mapping[K, V | BaseException] | None,
-        failure: BaseException | None,
-    ) -> None:
-        self._in_flight -= 1
-        if batch.task is not None:
-            self._tasks.discard(batch.task)
-        self._resolve(batch, outcome, failure)
-        if not self._closed:
-            self._pump()
 
     def _resolve(
         self,
@@ -310,16 +231,12 @@ class Batcher(Generic[K, V]):
             return
         self._closed = True
         self._room.close()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        unsent = [b for b in (self._open, *self._ready) if b is not None]
-        self._open, self._ready = None, deque()
+        unsent = self._dispatcher.close()
         closed = ClientClosedError("the client was closed before the request was sent")
         for batch in unsent:
             self._resolve(batch, None, closed)
         self._room.release()  # loads waiting for room see the client closed
-        tasks = list(self._tasks)
+        tasks = list(self._dispatcher.tasks)
         if self._abandon_unwanted:
             for task in tasks:
                 task.cancel()
