@@ -11,7 +11,7 @@ Run it for real:
 In a chat: `/order <service id> <link> <quantity>`. The bot answers with the
 order id and messages the chat when the order is final. `TOPLIST_BASE_URL`
 points it at another panel. Only the users in `ALLOWED_USER_IDS` are answered;
-`OPERATOR_ID` (default: the first of them) hears when the panel refuses the
+`OPERATOR_ID` (default: the lowest of those ids) hears when the panel refuses the
 API key, for instance because it was revoked.
 
 Tracking is in memory: orders placed before a restart are no longer followed
