@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["RateLimiter", "TokenBucket", "per_minute"]
+__all__ = ["RateLimiter", "TokenBucket", "check_pace", "per_minute"]
 
 
 @runtime_checkable
@@ -54,6 +54,18 @@ def per_minute(rate_limit: object) -> float:
     return rate_limit
 
 
+def check_pace(per_minute: float, burst: int | None, *, name: str) -> None:
+    """Refuse a pace no limiter can keep; `name` is the option the user set."""
+    if not per_minute > 0:
+        msg = (
+            f"{name} must be a positive number of requests a minute, not {per_minute!r}"
+        )
+        raise ValueError(msg)
+    if burst is not None and not 1 <= burst <= per_minute:
+        msg = f"burst must be between 1 and {per_minute}, not {burst!r}"
+        raise ValueError(msg)
+
+
 class TokenBucket:
     """
     Lets at most `per_minute` requests start in any 60-second window.
@@ -72,12 +84,7 @@ class TokenBucket:
         burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not per_minute > 0:
-            msg = f"rate_limit must be a positive number per minute, not {per_minute!r}"
-            raise ValueError(msg)
-        if burst is not None and not 1 <= burst <= per_minute:
-            msg = f"burst must be between 1 and {per_minute}, not {burst!r}"
-            raise ValueError(msg)
+        check_pace(per_minute, burst, name="rate_limit")
         self.per_minute = per_minute
         self.burst = burst if burst is not None else max(1, int(per_minute // 10))
         self._refill_per_second = max(per_minute - self.burst, 1.0) / 60.0

@@ -82,6 +82,14 @@ def _per_id(
     return found
 
 
+def _refusal(entry: object, value: object) -> str | None:
+    """The panel's words when an entry, or its value for the id, is an error."""
+    for place in (entry, value):
+        if isinstance(place, dict) and place.get("error"):
+            return error_text(place["error"])
+    return None
+
+
 def to_refills(
     body: object, order_ids: Iterable[int]
 ) -> dict[int, RefillResult | OrderError]:
@@ -89,10 +97,9 @@ def to_refills(
 
     def read(order_id: int, entry: object) -> RefillResult | OrderError:
         value = entry.get("refill") if isinstance(entry, dict) else entry
-        if isinstance(entry, dict) and entry.get("error"):
-            return OrderError(order_id, error_text(entry["error"]), body=entry)
-        if isinstance(value, dict) and value.get("error"):
-            return OrderError(order_id, error_text(value["error"]), body=entry)
+        refused = _refusal(entry, value)
+        if refused is not None:
+            return OrderError(order_id, refused, body=entry)
         refill_id = order_key(value)
         if refill_id is not None:
             return RefillResult(order_id=order_id, refill_id=refill_id)
@@ -118,11 +125,10 @@ def to_refill_statuses(
 
     def read(refill_id: int, entry: object) -> RefillStatus | RefillError:
         value = entry.get("status") if isinstance(entry, dict) else entry
-        if isinstance(entry, dict) and entry.get("error"):
-            return RefillError(refill_id, error_text(entry["error"]), body=entry)
+        refused = _refusal(entry, value)
+        if refused is not None:
+            return RefillError(refill_id, refused, body=entry)
         if isinstance(value, dict):
-            if value.get("error"):
-                return RefillError(refill_id, error_text(value["error"]), body=entry)
             value = value.get("status")  # {"status": {"status": "In progress"}}
         if isinstance(value, str) and value:
             return RefillStatus(

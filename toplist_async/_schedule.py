@@ -68,6 +68,7 @@ from typing import NamedTuple, TypeVar
 from ._outcomes import Ending, Failure, Outcome, classify_failure
 
 __all__ = [
+    "DEFAULTS",
     "EARLY",
     "LONE_FAILURES",
     "MAX_MISSES",
@@ -276,3 +277,7 @@ class Schedule:
                 return Ending.TIMEOUT
             due = min(due, deadline)
         return _new_plan(Plan, (due, interval, plan.since, failures, misses))
+
+
+# The defaults both trackers show in their signatures, so they cannot drift apart.
+DEFAULTS = Schedule()

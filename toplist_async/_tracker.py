@@ -14,7 +14,7 @@ from ._exceptions import ClientClosedError, ToplistError
 from ._iteration import Iteration
 from ._models import OrderStatus
 from ._rounds import Book, fetch
-from ._schedule import Schedule
+from ._schedule import DEFAULTS, Schedule
 from ._updates import Updates, Waiters
 
 if TYPE_CHECKING:
@@ -81,10 +81,10 @@ class OrderTracker:
         client: ToplistClient,
         orders: Iterable[int] = (),
         *,
-        interval: float = 5.0,
-        growth: float = 1.5,
-        max_interval: float = 300.0,
-        first_poll: float = 0.0,
+        interval: float = DEFAULTS.interval,
+        growth: float = DEFAULTS.growth,
+        max_interval: float = DEFAULTS.max_interval,
+        first_poll: float = DEFAULTS.first_poll,
         timeout: float | None = None,
         stop_when_idle: bool = False,
         on_error: Callable[[BaseException, list[int]], None] = _log_error,

@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .._ratelimit import TokenBucket
+from .._ratelimit import TokenBucket, check_pace
 from ._connection import RedisUnavailableError, bounded
 
 __all__ = ["RedisRateLimit"]
@@ -94,12 +94,7 @@ class RedisRateLimit:
         if not name or not isinstance(name, str):
             msg = f"name must be a non-empty string, not {name!r}"
             raise ValueError(msg)
-        if not per_minute > 0:
-            msg = f"per_minute must be a positive number, not {per_minute!r}"
-            raise ValueError(msg)
-        if burst is not None and not 1 <= burst <= per_minute:
-            msg = f"burst must be between 1 and {per_minute}, not {burst!r}"
-            raise ValueError(msg)
+        check_pace(per_minute, burst, name="per_minute")
         if not timeout > 0:
             msg = f"timeout must be a positive number of seconds, not {timeout!r}"
             raise ValueError(msg)

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from .._arguments import order_id
 from .._rounds import Book, Entry, fetch
-from .._schedule import Schedule
+from .._schedule import DEFAULTS, Schedule
 from .._tracker import _log_error
 from ._codec import Update, decode_entry, encode_entry, encode_update, ms
 from ._events import follow
@@ -58,10 +58,10 @@ class RedisTracker:
         client: ToplistClient,
         *,
         name: str,
-        interval: float = 5.0,
-        growth: float = 1.5,
-        max_interval: float = 300.0,
-        first_poll: float = 0.0,
+        interval: float = DEFAULTS.interval,
+        growth: float = DEFAULTS.growth,
+        max_interval: float = DEFAULTS.max_interval,
+        first_poll: float = DEFAULTS.first_poll,
         timeout: float | None = None,
         lease: float = 60.0,
         claims: int = 4,
